@@ -1,0 +1,30 @@
+// `hybrid`: one binary, many roles (like git). Each command family lives in
+// app/commands/<family>.cpp and registers itself with the command registry.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "app/command_registry.h"
+#include "app/exit_codes.h"
+
+int main(int argc, char** argv) {
+  CLI::App root{
+      "hybrid: a cross-device (CTAP 2.2 hybrid / caBLE v2) passkey gateway.\n"
+      "Sign in on this machine with the passkey on your phone, run a tunnel server,\n"
+      "act as a software phone, or run the demo kiosk.",
+      "hybrid"};
+  root.require_subcommand(1);
+  root.footer(hybrid::app::exit_code_help());
+  root.set_version_flag("--version", "hybrid 0.1.0");
+  hybrid::app::install_commands(root);
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return root.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hybrid: internal error: %s\n", e.what());
+    return hybrid::app::kInternalError;
+  }
+  return hybrid::app::exit_code();
+}
