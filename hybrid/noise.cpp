@@ -1,0 +1,191 @@
+#include "hybrid/noise.h"
+
+#include "crypto/primitives.h"
+#include "hybrid/constants.h"
+
+namespace hybrid {
+
+using crypto::P256KeyPair;
+using crypto::P256PublicKey;
+
+SymmetricState::SymmetricState(std::string_view protocol_name) {
+  // A name of at most 32 bytes is zero-padded to 32 (ours are 31).
+  std::copy(protocol_name.begin(), protocol_name.end(), h_.begin());
+  ck_ = h_;
+}
+
+void SymmetricState::mix_hash(ByteView data) { h_ = crypto::sha256(concat(h_, data)); }
+
+void SymmetricState::mix_key(ByteView ikm) {
+  auto out = crypto::hkdf_sha256(ikm, ck_, {}, 64);
+  std::copy(out.begin(), out.begin() + 32, ck_.begin());
+  k_ = SecretBytes(ByteView(out).subspan(32, 32));
+  n_ = 0;
+  secure_wipe(out.data(), out.size());
+}
+
+void SymmetricState::mix_key_and_hash(ByteView ikm) {
+  auto out = crypto::hkdf_sha256(ikm, ck_, {}, 96);
+  std::copy(out.begin(), out.begin() + 32, ck_.begin());
+  mix_hash(ByteView(out).subspan(32, 32));
+  k_ = SecretBytes(ByteView(out).subspan(64, 32));
+  n_ = 0;
+  secure_wipe(out.data(), out.size());
+}
+
+// Chromium writes the counter big-endian into the first 4 bytes; every handshake key is
+// used once, with counter 0, so this equals standard Noise here.
+ByteArray<12> SymmetricState::next_nonce() {
+  ByteArray<12> nonce{};
+  nonce[0] = uint8_t(n_ >> 24);
+  nonce[1] = uint8_t(n_ >> 16);
+  nonce[2] = uint8_t(n_ >> 8);
+  nonce[3] = uint8_t(n_);
+  ++n_;
+  return nonce;
+}
+
+Bytes SymmetricState::encrypt_and_hash(ByteView plaintext) {
+  auto c = crypto::aes256_gcm_seal(k_, next_nonce(), h_, plaintext);
+  mix_hash(c);
+  return c;
+}
+
+Result<Bytes> SymmetricState::decrypt_and_hash(ByteView ciphertext) {
+  auto p = crypto::aes256_gcm_open(k_, next_nonce(), h_, ciphertext);
+  if (!p) return p.error();
+  mix_hash(ciphertext);
+  return p;
+}
+
+TrafficKeys SymmetricState::split() const {
+  auto out = crypto::hkdf_sha256({}, ck_, {}, 64);
+  TrafficKeys keys{SecretBytes(ByteView(out).first(32)), SecretBytes(ByteView(out).subspan(32, 32))};
+  secure_wipe(out.data(), out.size());
+  return keys;
+}
+
+namespace {
+
+enum HandshakeErrorCode { kHandshakeMalformed = 1, kHandshakeAuthFailed = 2 };
+
+Result<P256PublicKey> parse_peer_ephemeral(ByteView message, const char* which) {
+  if (message.size() != kHandshakeMessageSize) {
+    return make_error(kHandshakeMalformed, std::string(which) + " must be " +
+                                               std::to_string(kHandshakeMessageSize) + " bytes, got " +
+                                               std::to_string(message.size()));
+  }
+  auto point = P256PublicKey::parse(message.first(kP256UncompressedSize));
+  if (!point || message[0] != 0x04) {
+    return make_error(kHandshakeMalformed,
+                      std::string(which) + " does not start with a valid uncompressed P-256 point");
+  }
+  return point;
+}
+
+Status expect_empty_payload(SymmetricState& state, ByteView ciphertext, const char* which) {
+  auto payload = state.decrypt_and_hash(ciphertext);
+  if (!payload) {
+    return make_error(kHandshakeAuthFailed,
+                      std::string(which) +
+                          " did not authenticate: the peer used a different pre-shared key or static "
+                          "key (a different QR code or advert), or the message was altered");
+  }
+  if (!payload->empty()) {
+    return make_error(kHandshakeMalformed, std::string(which) + " carries an unexpected payload");
+  }
+  return {};
+}
+
+}  // namespace
+
+HandshakeInitiator::HandshakeInitiator(HandshakeFlow flow, std::string_view name, P256KeyPair ephemeral)
+    : flow_(flow), state_(name), ephemeral_(std::move(ephemeral)) {}
+
+HandshakeInitiator HandshakeInitiator::for_qr(ByteView psk, const P256KeyPair& identity,
+                                              std::optional<P256KeyPair> ephemeral) {
+  HandshakeInitiator hs(HandshakeFlow::qr, kNoiseKNpsk0,
+                        ephemeral ? std::move(*ephemeral) : P256KeyPair::generate());
+  hs.identity_ = identity;
+  const uint8_t prologue = kPrologueQr;
+  hs.state_.mix_hash(ByteView(&prologue, 1));
+  hs.state_.mix_hash(identity.public_key().uncompressed());
+  hs.state_.mix_key_and_hash(psk);
+  const auto& e = hs.ephemeral_.public_key().uncompressed();
+  hs.state_.mix_hash(e);
+  hs.state_.mix_key(e);
+  auto tag = hs.state_.encrypt_and_hash({});
+  hs.message1_ = concat(e, tag);
+  return hs;
+}
+
+HandshakeInitiator HandshakeInitiator::for_linked(ByteView psk, const P256PublicKey& phone_identity,
+                                                  std::optional<P256KeyPair> ephemeral) {
+  HandshakeInitiator hs(HandshakeFlow::linked, kNoiseNKpsk0,
+                        ephemeral ? std::move(*ephemeral) : P256KeyPair::generate());
+  hs.peer_identity_ = phone_identity;
+  const uint8_t prologue = kPrologueLinked;
+  hs.state_.mix_hash(ByteView(&prologue, 1));
+  hs.state_.mix_hash(phone_identity.uncompressed());
+  hs.state_.mix_key_and_hash(psk);
+  const auto& e = hs.ephemeral_.public_key().uncompressed();
+  hs.state_.mix_hash(e);
+  hs.state_.mix_key(e);
+  hs.state_.mix_key(hs.ephemeral_.ecdh(phone_identity));  // es
+  auto tag = hs.state_.encrypt_and_hash({});
+  hs.message1_ = concat(e, tag);
+  return hs;
+}
+
+Result<HandshakeResult> HandshakeInitiator::process_message2(ByteView message2) {
+  HYBRID_TRY(auto f, parse_peer_ephemeral(message2, "the phone's handshake reply"));
+  state_.mix_hash(f.uncompressed());
+  state_.mix_key(f.uncompressed());
+  state_.mix_key(ephemeral_.ecdh(f));                       // ee
+  if (flow_ == HandshakeFlow::qr) state_.mix_key(identity_->ecdh(f));  // se
+  HYBRID_TRY_STATUS(expect_empty_payload(state_, message2.subspan(kP256UncompressedSize),
+                                         "the phone's handshake reply"));
+  return HandshakeResult{state_.split(), state_.hash()};
+}
+
+namespace {
+
+Result<ResponderOutput> respond(HandshakeFlow flow, ByteView psk, ByteView message1,
+                                const P256PublicKey& prologue_key, const P256KeyPair* phone_identity,
+                                const P256PublicKey* client_identity, std::optional<P256KeyPair> ephemeral) {
+  SymmetricState state(flow == HandshakeFlow::qr ? kNoiseKNpsk0 : kNoiseNKpsk0);
+  const uint8_t prologue = flow == HandshakeFlow::qr ? kPrologueQr : kPrologueLinked;
+  state.mix_hash(ByteView(&prologue, 1));
+  state.mix_hash(prologue_key.uncompressed());
+  state.mix_key_and_hash(psk);
+  HYBRID_TRY(auto e, parse_peer_ephemeral(message1, "the client's handshake message"));
+  state.mix_hash(e.uncompressed());
+  state.mix_key(e.uncompressed());
+  if (flow == HandshakeFlow::linked) state.mix_key(phone_identity->ecdh(e));  // es
+  HYBRID_TRY_STATUS(expect_empty_payload(state, message1.subspan(kP256UncompressedSize),
+                                         "the client's handshake message"));
+  P256KeyPair f = ephemeral ? std::move(*ephemeral) : P256KeyPair::generate();
+  const auto& f_pub = f.public_key().uncompressed();
+  state.mix_hash(f_pub);
+  state.mix_key(f_pub);
+  state.mix_key(f.ecdh(e));                                              // ee
+  if (flow == HandshakeFlow::qr) state.mix_key(f.ecdh(*client_identity));  // se
+  auto tag = state.encrypt_and_hash({});
+  return ResponderOutput{concat(f_pub, tag), HandshakeResult{state.split(), state.hash()}};
+}
+
+}  // namespace
+
+Result<ResponderOutput> respond_qr_handshake(ByteView psk, const P256PublicKey& client_identity,
+                                             ByteView message1, std::optional<P256KeyPair> ephemeral) {
+  return respond(HandshakeFlow::qr, psk, message1, client_identity, nullptr, &client_identity,
+                 std::move(ephemeral));
+}
+
+Result<ResponderOutput> respond_linked_handshake(ByteView psk, const P256KeyPair& phone_identity,
+                                                 ByteView message1, std::optional<P256KeyPair> ephemeral) {
+  return respond(HandshakeFlow::linked, psk, message1, phone_identity.public_key(), &phone_identity, nullptr,
+                 std::move(ephemeral));
+}
+
+}  // namespace hybrid
