@@ -34,6 +34,7 @@ inline std::string to_string(ByteView v) {
 template <class... Views>
 Bytes concat(const Views&... parts) {
   Bytes out;
+  out.reserve((std::size(parts) + ... + 0));
   (out.insert(out.end(), std::begin(parts), std::end(parts)), ...);
   return out;
 }
