@@ -80,6 +80,8 @@ Result<P256PublicKey> P256PublicKey::parse(ByteView encoded) {
   }
   P256PublicKey key;
   key.uncompressed_ = encode_uncompressed(point.get());
+  key.compressed_[0] = (key.uncompressed_[64] & 1) ? 0x03 : 0x02;
+  std::copy(key.uncompressed_.begin() + 1, key.uncompressed_.begin() + 33, key.compressed_.begin() + 1);
   key.pkey_ = std::shared_ptr<EVP_PKEY>(pkey_from(key.uncompressed_, nullptr).release(), EVP_PKEY_free);
   return key;
 }
@@ -91,13 +93,6 @@ Result<P256PublicKey> P256PublicKey::from_coordinates(ByteView x, ByteView y) {
   enc.insert(enc.end(), x.begin(), x.end());
   enc.insert(enc.end(), y.begin(), y.end());
   return parse(enc);
-}
-
-CompressedPoint P256PublicKey::compressed() const {
-  CompressedPoint out{};
-  out[0] = (uncompressed_[64] & 1) ? 0x03 : 0x02;
-  std::copy(uncompressed_.begin() + 1, uncompressed_.begin() + 33, out.begin() + 1);
-  return out;
 }
 
 bool P256PublicKey::verify_es256(ByteView message, ByteView der_signature) const {

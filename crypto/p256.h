@@ -29,7 +29,7 @@ class P256PublicKey {
   static Result<P256PublicKey> from_coordinates(ByteView x, ByteView y);
 
   const UncompressedPoint& uncompressed() const { return uncompressed_; }
-  CompressedPoint compressed() const;
+  const CompressedPoint& compressed() const { return compressed_; }
   ByteView x() const { return ByteView(uncompressed_).subspan(1, 32); }
   ByteView y() const { return ByteView(uncompressed_).subspan(33, 32); }
 
@@ -42,6 +42,7 @@ class P256PublicKey {
  private:
   P256PublicKey() = default;
   UncompressedPoint uncompressed_{};
+  CompressedPoint compressed_{};
   std::shared_ptr<EVP_PKEY> pkey_;
 };
 
