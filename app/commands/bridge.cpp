@@ -1,0 +1,193 @@
+// `hybrid bridge`: presents a virtual FIDO security key (through /dev/uhid) to every
+// program on this machine and serves its CTAP requests with the user's phone over hybrid.
+#include <nlohmann/json.hpp>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "app/command_registry.h"
+#include "app/exit_codes.h"
+#include "base/log.h"
+#include "bridge/bridge.h"
+#include "bridge/fake_phone_backend.h"
+#include "bridge/socket_hid_device.h"
+#include "bridge/uhid_device.h"
+
+namespace hybrid::app {
+namespace {
+
+constexpr std::string_view kStage = "bridge";
+
+struct BridgeArgs {
+  std::string uhid_path = "/dev/uhid";
+  std::string socket_path;
+  std::string backend = "hybrid";
+  int timeout_seconds = 120;
+  std::string qr_png;
+  int phone_delay_ms = 0;
+  std::string probe_answer = "claim";
+  int reuse_window_ms = 5000;
+  bool log_json = false;
+};
+
+std::atomic<bridge::Bridge*> g_running_bridge{nullptr};
+
+void on_stop_signal(int) {
+  if (auto* b = g_running_bridge.load()) b->stop();  // atomic store + eventfd write: signal-safe
+}
+
+// HOOK(hybrid backend): the real phone backend (QR code or linked phone → tunnel → Noise →
+// CTAP) registers itself under the name "hybrid" with a static
+// bridge::PhoneBackendRegistration in a file compiled into this binary. Until it does,
+// `--backend hybrid` stops here with an explanation instead of pretending.
+Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& args) {
+  if (args.backend == "software") {
+    log::warn(kStage, "--backend software: a test authenticator in memory answers instead of a phone; "
+                      "its credentials vanish when the bridge stops");
+    return std::unique_ptr<bridge::PhoneBackend>(
+        bridge::FakePhoneBackend::with_test_authenticator(bridge::Millis(args.phone_delay_ms)));
+  }
+  if (const auto* registered = bridge::find_phone_backend(args.backend)) {
+    bridge::PhoneBackendConfig config;
+    config.timeout_seconds = args.timeout_seconds;
+    config.qr_png_path = args.qr_png;
+    return registered->factory(config);
+  }
+  std::string available = "software";
+  for (const auto& b : bridge::registered_phone_backends()) available += ", " + b.name;
+  if (args.backend == "hybrid") {
+    return make_error(
+        "the hybrid phone backend (QR code / linked phone) is not built into this binary yet: "
+        "the bridge cannot reach a phone. Available backends: " + available +
+        " (--backend software serves requests from an in-memory test authenticator)");
+  }
+  return make_error("unknown backend \"" + args.backend + "\"; available: " + available);
+}
+
+int run_bridge(const BridgeArgs& args) {
+  if (args.log_json) log::set_json(true);
+  if (args.timeout_seconds <= 0) {
+    log::error(kStage, "--timeout must be a positive number of seconds");
+    return kUsage;
+  }
+  bridge::BridgeOptions options;
+  options.front.phone_timeout = std::chrono::seconds(args.timeout_seconds);
+  options.front.assertion_reuse_window = bridge::Millis(args.reuse_window_ms);
+  if (args.probe_answer == "claim") {
+    options.front.probe_answer = bridge::ProbeAnswer::claim_first_credential;
+  } else if (args.probe_answer == "no-credentials") {
+    options.front.probe_answer = bridge::ProbeAnswer::no_credentials;
+  } else {
+    log::error(kStage, "--probe-answer must be claim or no-credentials, got \"{}\"", args.probe_answer);
+    return kUsage;
+  }
+
+  auto backend = make_backend(args);
+  if (!backend.ok()) {
+    log::error(kStage, "{}", backend.error().message);
+    return kUsage;
+  }
+
+  std::unique_ptr<bridge::HidDevice> device;
+  nlohmann::json ready{{"ready", true}, {"backend", args.backend}};
+  if (!args.socket_path.empty()) {
+    device = bridge::SocketHidDevice::listen_at(args.socket_path);
+    ready["transport"] = "socket";
+    ready["path"] = args.socket_path;
+  } else {
+    device = std::make_unique<bridge::UhidDevice>(args.uhid_path);
+    ready["transport"] = "uhid";
+    ready["path"] = args.uhid_path;
+  }
+  if (auto st = device->open(); !st.ok()) {
+    log::error(kStage, "{}", st.error().message);
+    return kInternalError;
+  }
+
+  bridge::Bridge bridge(*device, **backend, options);
+  g_running_bridge.store(&bridge);
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_term{}, old_int{};
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGINT, &sa, &old_int);
+
+  std::cout << ready.dump() << std::endl;
+  sd_notify(0, "READY=1");
+  log::info(kStage, "serving {} with the {} backend", device->describe(), args.backend);
+  auto status = bridge.run();
+  sd_notify(0, "STOPPING=1");
+
+  g_running_bridge.store(nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGINT, &old_int, nullptr);
+  auto stats = bridge.stats();
+  device->close();
+
+  const auto& f = stats.front;
+  nlohmann::json summary{{"stopped", true},
+                         {"ctap_requests", f.requests},
+                         {"answered_locally", f.answered_locally},
+                         {"phone_transactions", f.phone_transactions},
+                         {"probes_answered", f.probes_answered},
+                         {"transports_stripped", f.transports_stripped},
+                         {"assertions_reused", f.assertions_reused},
+                         {"cancels", f.cancels},
+                         {"timeouts", f.timeouts},
+                         {"reports_in", stats.reports_in},
+                         {"reports_out", stats.reports_out}};
+  if (!status.ok()) {
+    log::error(kStage, "{}", status.error().message);
+    summary["error"] = status.error().message;
+    std::cout << summary.dump() << std::endl;
+    return kInternalError;
+  }
+  std::cout << summary.dump() << std::endl;
+  return kOk;
+}
+
+const CommandRegistration kBridgeCommand("bridge", 60, [](CLI::App& root) {
+  auto args = std::make_shared<BridgeArgs>();
+  auto* cmd = root.add_subcommand(
+      "bridge",
+      "Present a virtual FIDO security key to this machine (Firefox, ssh, pam-u2f, libfido2…)\n"
+      "and serve its requests with your phone over hybrid (QR code or linked phone).\n"
+      "getInfo and silent pre-flight probes are answered locally; makeCredential and\n"
+      "getAssertion go to the phone. Prints {\"ready\":true,…} on stdout once the device\n"
+      "exists, and a {\"stopped\":true,…} summary when SIGTERM/SIGINT stops it.\n"
+      "Needs read-write access to /dev/uhid: see docs/bridge.md for the udev rule.");
+  cmd->add_option("--uhid", args->uhid_path, "uhid device node")->capture_default_str();
+  cmd->add_option("--socket", args->socket_path,
+                  "testing: instead of /dev/uhid, carry raw 64-byte CTAPHID reports over a Unix\n"
+                  "SOCK_SEQPACKET socket listening at this path (one client at a time)");
+  cmd->add_option("--backend", args->backend,
+                  "what answers the requests: hybrid (your phone; not built in yet) or software\n"
+                  "(an in-memory test authenticator)")
+      ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_seconds,
+                  "seconds one phone transaction may take before the client gets\n"
+                  "CTAP2_ERR_USER_ACTION_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option("--qr-png", args->qr_png, "hybrid backend: also write each QR code to this PNG file");
+  cmd->add_option("--phone-delay", args->phone_delay_ms,
+                  "software backend: answer after this many milliseconds (to exercise CANCEL)")
+      ->capture_default_str();
+  cmd->add_option("--probe-answer", args->probe_answer,
+                  "answer to silent up=false probes with an allowList: claim (a pre-flight match\n"
+                  "naming the first credential; Firefox needs it) or no-credentials")
+      ->capture_default_str();
+  cmd->add_option("--reuse-window", args->reuse_window_ms,
+                  "milliseconds during which the phone's last assertion answers a repeated,\n"
+                  "directed getAssertion for the same ceremony")
+      ->capture_default_str();
+  cmd->add_flag("--log-json", args->log_json, "log to stderr as JSON lines");
+  cmd->callback([args] { set_exit_code(run_bridge(*args)); });
+});
+
+}  // namespace
+}  // namespace hybrid::app

@@ -1,0 +1,242 @@
+#include "bridge/uhid_device.h"
+
+#include <fcntl.h>
+#include <linux/uhid.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace hybrid::bridge {
+namespace {
+
+constexpr std::string_view kStage = "uhid";
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+}  // namespace
+
+const std::array<uint8_t, 34> kFidoReportDescriptor = {
+    0x06, 0xd0, 0xf1,  // Usage Page (FIDO Alliance, 0xF1D0)
+    0x09, 0x01,        // Usage (CTAPHID authenticator device)
+    0xa1, 0x01,        // Collection (Application)
+    0x09, 0x20,        //   Usage (Input Report Data)
+    0x15, 0x00,        //   Logical Minimum (0)
+    0x26, 0xff, 0x00,  //   Logical Maximum (255)
+    0x75, 0x08,        //   Report Size (8 bits)
+    0x95, 0x40,        //   Report Count (64)
+    0x81, 0x02,        //   Input (Data, Variable, Absolute)
+    0x09, 0x21,        //   Usage (Output Report Data)
+    0x15, 0x00,        //   Logical Minimum (0)
+    0x26, 0xff, 0x00,  //   Logical Maximum (255)
+    0x75, 0x08,        //   Report Size (8 bits)
+    0x95, 0x40,        //   Report Count (64)
+    0x91, 0x02,        //   Output (Data, Variable, Absolute)
+    0xc0,              // End Collection
+};
+
+namespace uhid {
+
+Bytes create2_event(const UhidIdentity& identity) {
+  uhid_event ev{};
+  ev.type = UHID_CREATE2;
+  auto& c = ev.u.create2;
+  std::strncpy(reinterpret_cast<char*>(c.name), identity.name.c_str(), sizeof(c.name) - 1);
+  std::strncpy(reinterpret_cast<char*>(c.phys), identity.phys.c_str(), sizeof(c.phys) - 1);
+  c.rd_size = uint16_t(kFidoReportDescriptor.size());
+  c.bus = identity.bus;
+  c.vendor = identity.vendor;
+  c.product = identity.product;
+  c.version = identity.version;
+  c.country = 0;
+  std::memcpy(c.rd_data, kFidoReportDescriptor.data(), kFidoReportDescriptor.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(&ev);
+  return Bytes(p, p + sizeof(ev));
+}
+
+Bytes input2_event(const Report& report) {
+  uhid_event ev{};
+  ev.type = UHID_INPUT2;
+  ev.u.input2.size = uint16_t(report.size());
+  std::memcpy(ev.u.input2.data, report.data(), report.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(&ev);
+  return Bytes(p, p + sizeof(ev));
+}
+
+std::optional<Report> report_from_output(ByteView data) {
+  if (data.size() == kReportSize + 1) data = data.subspan(1);
+  if (data.size() != kReportSize) return std::nullopt;
+  Report r{};
+  std::copy(data.begin(), data.end(), r.begin());
+  return r;
+}
+
+}  // namespace uhid
+
+UhidDevice::UhidDevice(std::string path, UhidIdentity identity)
+    : path_(std::move(path)), identity_(std::move(identity)) {}
+
+UhidDevice::~UhidDevice() { close(); }
+
+Status UhidDevice::open() {
+  int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT && path_ != "/dev/uhid") {
+      return make_error(path_ + " does not exist: pass the uhid device node (normally /dev/uhid)");
+    }
+    if (e == ENOENT) {
+      return make_error(path_ + " does not exist: the uhid kernel module is not loaded. Run "
+                        "`sudo modprobe uhid` (and `echo uhid | sudo tee /etc/modules-load.d/uhid.conf` "
+                        "to load it at every boot); see docs/bridge.md");
+    }
+    if (e == EACCES || e == EPERM || e == EROFS) {
+      return make_error("cannot open " + path_ + " for reading and writing (" + errno_text(e) +
+                        "): install the udev rule that gives the logged-in user access: "
+                        "`sudo install -m 0644 deploy/bridge/70-hybrid-bridge-uhid.rules /etc/udev/rules.d/ "
+                        "&& sudo udevadm control --reload && sudo udevadm trigger --name-match=uhid`, "
+                        "then log out and in again; see docs/bridge.md");
+    }
+    return make_error("cannot open " + path_ + ": " + errno_text(e));
+  }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+    ::close(fd);
+    return make_error(path_ + " is not a character device: pass the uhid device node (normally /dev/uhid)");
+  }
+  fd_ = fd;
+  if (wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    int e = errno;
+    close();
+    return make_error("eventfd failed: " + errno_text(e));
+  }
+  auto st2 = write_event(uhid::create2_event(identity_));
+  if (!st2.ok()) {
+    close();
+    return st2.error().with_context("the kernel refused to create the virtual FIDO device");
+  }
+  log::info(kStage, "virtual FIDO device \"{}\" created through {}", identity_.name, path_);
+  return {};
+}
+
+Status UhidDevice::write_event(ByteView event) {
+  if (fd_ < 0) return make_error("the uhid device is not open");
+  for (;;) {
+    ssize_t n = ::write(fd_, event.data(), event.size());
+    if (n == ssize_t(event.size())) return {};
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, 100);
+      continue;
+    }
+    return make_error("writing to " + path_ + " failed: " + (n < 0 ? errno_text(errno) : "short write"));
+  }
+}
+
+Result<HidRead> UhidDevice::read_report(Millis timeout) {
+  if (fd_ < 0) return make_error("the uhid device is not open");
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd_, POLLIN, 0}};
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
+    if (left < 0) left = 0;
+    int r = ::poll(fds, 2, int(left));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return make_error("poll failed: " + errno_text(errno));
+    }
+    if (r == 0) return HidRead{HidRead::Kind::timeout, {}};
+    if (fds[0].revents & POLLIN) {
+      uint64_t v;
+      while (::read(wake_fd_, &v, sizeof v) > 0) {
+      }
+      return HidRead{HidRead::Kind::woken, {}};
+    }
+    if (fds[1].revents & (POLLERR | POLLHUP)) return make_error(path_ + " reported an error; the device is gone");
+    if (!(fds[1].revents & POLLIN)) continue;
+    uhid_event ev{};
+    ssize_t n = ::read(fd_, &ev, sizeof ev);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return make_error("reading " + path_ + " failed: " + errno_text(errno));
+    }
+    if (n < ssize_t(sizeof ev.type)) continue;
+    switch (ev.type) {
+      case UHID_START:
+        log::debug(kStage, "device started");
+        break;
+      case UHID_STOP:
+        log::debug(kStage, "device stopped");
+        break;
+      case UHID_OPEN:
+        log::debug(kStage, "a program opened the device");
+        break;
+      case UHID_CLOSE:
+        log::debug(kStage, "the last program closed the device");
+        return HidRead{HidRead::Kind::host_closed, {}};
+      case UHID_OUTPUT: {
+        if (ev.u.output.rtype != UHID_OUTPUT_REPORT) break;
+        size_t size = std::min<size_t>(ev.u.output.size, sizeof ev.u.output.data);
+        auto report = uhid::report_from_output(ByteView(ev.u.output.data, size));
+        if (!report) {
+          log::warn(kStage, "ignoring a {}-byte output report (CTAPHID reports are 64 bytes)", size);
+          break;
+        }
+        return HidRead{HidRead::Kind::report, *report};
+      }
+      case UHID_GET_REPORT: {
+        // No feature or input reports to fetch; answer so the caller is not left waiting.
+        uhid_event reply{};
+        reply.type = UHID_GET_REPORT_REPLY;
+        reply.u.get_report_reply.id = ev.u.get_report.id;
+        reply.u.get_report_reply.err = EIO;
+        const auto* p = reinterpret_cast<const uint8_t*>(&reply);
+        HYBRID_TRY_STATUS(write_event(ByteView(p, sizeof reply)));
+        break;
+      }
+      case UHID_SET_REPORT: {
+        uhid_event reply{};
+        reply.type = UHID_SET_REPORT_REPLY;
+        reply.u.set_report_reply.id = ev.u.set_report.id;
+        reply.u.set_report_reply.err = EIO;
+        const auto* p = reinterpret_cast<const uint8_t*>(&reply);
+        HYBRID_TRY_STATUS(write_event(ByteView(p, sizeof reply)));
+        break;
+      }
+      default:
+        log::debug(kStage, "ignoring uhid event type {}", uint32_t(ev.type));
+        break;
+    }
+  }
+}
+
+Status UhidDevice::write_report(const Report& report) { return write_event(uhid::input2_event(report)); }
+
+void UhidDevice::close() {
+  if (fd_ >= 0) {
+    uhid_event ev{};
+    ev.type = UHID_DESTROY;
+    [[maybe_unused]] auto n = ::write(fd_, &ev, sizeof ev);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (wake_fd_ >= 0) {
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+  }
+}
+
+void UhidDevice::wake() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
+}  // namespace hybrid::bridge
