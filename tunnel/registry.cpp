@@ -1,0 +1,451 @@
+#include "tunnel/registry.h"
+
+#include <cstring>
+
+#include "hybrid/constants.h"
+#include "tunnel/push_message.h"
+
+namespace hybrid::tunnel {
+namespace {
+
+constexpr std::chrono::seconds kRefusalWindow{60};
+constexpr size_t kMinPushSecretSize = 16;
+constexpr size_t kMaxPushSecretSize = 512;
+
+// Per-process random key so that attacker-chosen ids cannot be picked to collide in the
+// hash tables (ids arrive in request paths).
+struct HashKey {
+  uint64_t k0, k1;
+  HashKey() {
+    auto r = crypto::random_bytes(16);
+    std::memcpy(&k0, r.data(), 8);
+    std::memcpy(&k1, r.data() + 8, 8);
+  }
+};
+const HashKey& hash_key() {
+  static const HashKey key;
+  return key;
+}
+
+uint64_t mix(uint64_t a, uint64_t b) {
+  unsigned __int128 p = static_cast<unsigned __int128>(a ^ hash_key().k0) * (b ^ hash_key().k1);
+  return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+}
+
+}  // namespace
+
+size_t Registry::TunnelIdHash::operator()(const TunnelId& id) const {
+  uint64_t a, b;
+  std::memcpy(&a, id.bytes.data(), 8);
+  std::memcpy(&b, id.bytes.data() + 8, 8);
+  return mix(a, b);
+}
+
+size_t Registry::BytesHash::operator()(const Bytes& bytes) const {
+  uint64_t h = bytes.size();
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    uint64_t chunk = 0;
+    std::memcpy(&chunk, bytes.data() + i, std::min<size_t>(8, bytes.size() - i));
+    h = mix(h + 0x9e3779b97f4a7c15ULL, chunk);
+  }
+  return h;
+}
+
+std::string_view reject_name(Reject reason) {
+  switch (reason) {
+    case Reject::kNotWebSocket: return "not_websocket";
+    case Reject::kNoSubprotocol: return "no_subprotocol";
+    case Reject::kBadHeader: return "bad_header";
+    case Reject::kMethod: return "method";
+    case Reject::kUnknownPath: return "unknown_path";
+    case Reject::kUnknownTunnel: return "unknown_tunnel";
+    case Reject::kWrongRouting: return "wrong_routing_id";
+    case Reject::kTunnelGone: return "tunnel_gone";
+    case Reject::kDuplicateTunnel: return "duplicate_tunnel";
+    case Reject::kUnknownContact: return "unknown_contact";
+    case Reject::kPushSecret: return "push_secret";
+    case Reject::kPendingLimit: return "pending_limit";
+    case Reject::kRateLimit: return "rate_limit";
+    case Reject::kCapacity: return "capacity";
+    case Reject::kHeaderTooLarge: return "header_too_large";
+    case Reject::kHandshakeTimeout: return "handshake_timeout";
+    case Reject::kTextFrame: return "text_frame";
+    case Reject::kMessageTooBig: return "message_too_big";
+    case Reject::kTooManyMessages: return "too_many_messages";
+    case Reject::kUnexpectedMessage: return "unexpected_message";
+  }
+  return "unknown";
+}
+
+int reject_status(Reject reason) {
+  switch (reason) {
+    case Reject::kNotWebSocket:
+    case Reject::kNoSubprotocol:
+    case Reject::kBadHeader: return 400;
+    case Reject::kPushSecret: return 403;
+    case Reject::kUnknownPath:
+    case Reject::kUnknownTunnel:
+    case Reject::kWrongRouting: return 404;
+    case Reject::kMethod: return 405;
+    case Reject::kDuplicateTunnel: return 409;
+    case Reject::kTunnelGone:
+    case Reject::kUnknownContact: return 410;
+    case Reject::kPendingLimit:
+    case Reject::kRateLimit: return 429;
+    case Reject::kHeaderTooLarge: return 431;
+    case Reject::kCapacity: return 503;
+    default: return 0;
+  }
+}
+
+Registry::Registry(RoutingId routing_id, ServerLimits limits)
+    : routing_id_(routing_id), limits_(limits) {}
+
+Admission Registry::refuse(Reject reason, std::string message, const std::string& ip, TimePoint now) {
+  refused(reason, ip, now);
+  Admission a;
+  a.status = reject_status(reason);
+  a.reason = reason;
+  a.message = std::move(message);
+  return a;
+}
+
+void Registry::refused(Reject reason, const std::string& ip, TimePoint now) {
+  counters_.rejects[static_cast<int>(reason)]++;
+  auto& rec = ips_[ip];
+  if (now - rec.window_start >= kRefusalWindow) {
+    rec.window_start = now;
+    rec.refusals = 0;
+  }
+  rec.refusals++;
+}
+
+bool Registry::rate_limited(const std::string& ip, TimePoint now) {
+  auto it = ips_.find(ip);
+  if (it == ips_.end()) return false;
+  return now - it->second.window_start < kRefusalWindow &&
+         it->second.refusals >= limits_.max_refusals_per_ip_per_minute;
+}
+
+Admission Registry::admit(ConnId conn, const UpgradeRequest& request, TimePoint now) {
+  if (shutting_down_) return refuse(Reject::kCapacity, "the server is shutting down", request.client_ip, now);
+  if (rate_limited(request.client_ip, now)) {
+    counters_.rejects[static_cast<int>(Reject::kRateLimit)]++;
+    return Admission{429, Reject::kRateLimit, "too many refused requests from this address; retry in a minute", {}, false};
+  }
+  if (conns_.size() >= limits_.max_connections) {
+    return refuse(Reject::kCapacity, "the server holds its maximum number of connections", request.client_ip, now);
+  }
+  return std::visit(
+      [&](const auto& path) -> Admission {
+        using T = std::decay_t<decltype(path)>;
+        if constexpr (std::is_same_v<T, NewTunnelRequest>) return admit_new(conn, path, request, now);
+        else if constexpr (std::is_same_v<T, ConnectRequest>) return admit_connect(conn, path, request, now);
+        else if constexpr (std::is_same_v<T, ContactRequest>) return admit_contact(conn, path, request, now);
+        else if constexpr (std::is_same_v<T, PushRequest>) return admit_push(conn, path, request, now);
+        else return refuse(Reject::kNotWebSocket, "this path is plain HTTP, not a WebSocket", request.client_ip, now);
+      },
+      request.path);
+}
+
+Admission Registry::admit_new(ConnId conn, const NewTunnelRequest& req, const UpgradeRequest& up, TimePoint now) {
+  if (tunnels_.count(req.tunnel_id) || ended_.count(req.tunnel_id)) {
+    return refuse(Reject::kDuplicateTunnel, "this tunnel id is already in use", up.client_ip, now);
+  }
+  auto& ip = ips_[up.client_ip];
+  if (ip.pending >= limits_.max_pending_per_ip) {
+    return refuse(Reject::kPendingLimit, "too many pending tunnels from this address", up.client_ip, now);
+  }
+  ip.pending++;
+  Tunnel& t = tunnels_[req.tunnel_id];
+  t.initiator = conn;
+  t.deadline = now + limits_.tunnel_ttl;
+  t.last_activity = now;
+  t.initiator_ip = up.client_ip;
+  conns_[conn] = Conn{Role::kInitiator, req.tunnel_id, {}, now};
+  counters_.tunnels_created++;
+  Admission a;
+  a.routing_id_header = routing_id_;
+  return a;
+}
+
+Admission Registry::admit_connect(ConnId conn, const ConnectRequest& req, const UpgradeRequest& up, TimePoint now) {
+  if (req.routing_id != routing_id_) {
+    return refuse(Reject::kWrongRouting, "no such tunnel on this node (routing id differs)", up.client_ip, now);
+  }
+  auto it = tunnels_.find(req.tunnel_id);
+  if (it == tunnels_.end()) {
+    if (ended_.count(req.tunnel_id)) {
+      return refuse(Reject::kTunnelGone, "this tunnel has ended", up.client_ip, now);
+    }
+    return refuse(Reject::kUnknownTunnel, "no such tunnel", up.client_ip, now);
+  }
+  Tunnel& t = it->second;
+  if (t.joiner != 0) return refuse(Reject::kTunnelGone, "this tunnel already has both sides", up.client_ip, now);
+  t.joiner = conn;
+  t.last_activity = now;
+  release_pending(t);
+  paired_++;
+  counters_.pairings++;
+  conns_[conn] = Conn{Role::kJoiner, req.tunnel_id, {}, now};
+  if (t.signal_connection) send(t.initiator, Bytes{kConnectSignal});
+  while (!t.queued.empty()) {
+    counters_.messages_relayed++;
+    counters_.bytes_relayed += t.queued.front().size();
+    send(conn, std::move(t.queued.front()));
+    t.queued.pop_front();
+  }
+  return Admission{};
+}
+
+Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const UpgradeRequest& up, TimePoint now) {
+  auto reg = registrations_.find(req.contact_id);
+  if (reg == registrations_.end()) {
+    return refuse(Reject::kUnknownContact, "unknown contact id: forget this link", up.client_ip, now);
+  }
+  Bytes payload;
+  if (up.client_payload_hex) {
+    if (up.client_payload_hex->size() > 2 * kMaxClientPayloadSize) {
+      return refuse(Reject::kBadHeader, "X-caBLE-Client-Payload is too long", up.client_ip, now);
+    }
+    auto decoded = hex_decode(*up.client_payload_hex);
+    if (!decoded) return refuse(Reject::kBadHeader, "X-caBLE-Client-Payload is not hex", up.client_ip, now);
+    payload = std::move(*decoded);
+  }
+  auto& ip = ips_[up.client_ip];
+  if (ip.pending >= limits_.max_pending_per_ip) {
+    return refuse(Reject::kPendingLimit, "too many pending tunnels from this address", up.client_ip, now);
+  }
+  TunnelId id;
+  do {
+    id.bytes = crypto::random_array<kTunnelIdSize>();
+  } while (tunnels_.count(id) || ended_.count(id));
+  ip.pending++;
+  Tunnel& t = tunnels_[id];
+  t.initiator = conn;
+  t.deadline = now + limits_.tunnel_ttl;
+  t.last_activity = now;
+  t.initiator_ip = up.client_ip;
+  t.signal_connection = up.signal_connection;
+  conns_[conn] = Conn{Role::kInitiator, id, {}, now};
+  counters_.tunnels_created++;
+
+  Bytes push = encode_push_message(PushMessage{id, routing_id_, std::move(payload)});
+  Registration& r = reg->second;
+  if (r.listener != 0) {
+    send(r.listener, std::move(push));
+    counters_.pushes_sent++;
+  } else {
+    if (r.queued.size() >= limits_.max_queued_pushes) {
+      r.queued.pop_front();
+      counters_.pushes_dropped++;
+    }
+    r.queued.emplace_back(id, std::move(push));
+  }
+  Admission a;
+  a.echo_signal_connection = up.signal_connection;
+  return a;
+}
+
+Admission Registry::admit_push(ConnId conn, const PushRequest& req, const UpgradeRequest& up, TimePoint now) {
+  if (!up.push_secret || up.push_secret->size() < kMinPushSecretSize ||
+      up.push_secret->size() > kMaxPushSecretSize) {
+    return refuse(Reject::kBadHeader, "X-caBLE-Push-Secret must be 16..512 characters", up.client_ip, now);
+  }
+  auto hash = crypto::sha256(as_bytes(*up.push_secret));
+  auto it = registrations_.find(req.contact_id);
+  if (it != registrations_.end()) {
+    if (!constant_time_equal(it->second.secret_hash, hash)) {
+      return refuse(Reject::kPushSecret, "this contact id is registered with another secret", up.client_ip, now);
+    }
+  } else {
+    if (registrations_.size() >= limits_.max_push_registrations) {
+      return refuse(Reject::kCapacity, "the push registration table is full", up.client_ip, now);
+    }
+    it = registrations_.emplace(req.contact_id, Registration{}).first;
+    it->second.secret_hash = hash;
+    counters_.push_registrations++;
+  }
+  if (it->second.listener != 0) close(it->second.listener, kCloseNormal, "replaced by a newer push connection");
+  it->second.listener = conn;
+  conns_[conn] = Conn{Role::kPushListener, {}, req.contact_id, now};
+  deliver_queued_pushes(it->second, now);
+  return Admission{};
+}
+
+void Registry::deliver_queued_pushes(Registration& reg, TimePoint) {
+  while (!reg.queued.empty()) {
+    auto& [id, push] = reg.queued.front();
+    auto t = tunnels_.find(id);
+    if (t != tunnels_.end() && t->second.joiner == 0) {
+      send(reg.listener, std::move(push));
+      counters_.pushes_sent++;
+    } else {
+      counters_.pushes_dropped++;
+    }
+    reg.queued.pop_front();
+  }
+}
+
+void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
+  if (!binary) return violation(conn, Reject::kTextFrame, kCloseUnsupported, "text frames are not allowed", now);
+  if (message.size() > limits_.max_message_size) {
+    return violation(conn, Reject::kMessageTooBig, kCloseTooBig, "message too big", now);
+  }
+  c.last_activity = now;
+  if (c.role == Role::kPushListener) {
+    if (!message.empty()) {
+      return violation(conn, Reject::kUnexpectedMessage, kClosePolicy, "push listeners send only keepalives", now);
+    }
+    send(conn, Bytes{});
+    return;
+  }
+  auto t = tunnels_.find(c.tunnel);
+  if (t == tunnels_.end()) return;
+  Tunnel& tunnel = t->second;
+  bool from_initiator = c.role == Role::kInitiator;
+  uint32_t& sent = from_initiator ? tunnel.sent_by_initiator : tunnel.sent_by_joiner;
+  if (++sent > limits_.max_messages_per_side) {
+    return violation(conn, Reject::kTooManyMessages, kClosePolicy, "too many messages", now);
+  }
+  tunnel.last_activity = now;
+  if (tunnel.joiner == 0) {
+    tunnel.queued.emplace_back(message.begin(), message.end());
+    return;
+  }
+  counters_.messages_relayed++;
+  counters_.bytes_relayed += message.size();
+  send(from_initiator ? tunnel.joiner : tunnel.initiator, Bytes(message.begin(), message.end()));
+}
+
+void Registry::on_message_too_big(ConnId conn, TimePoint now) {
+  if (!conns_.count(conn)) return;
+  violation(conn, Reject::kMessageTooBig, kCloseTooBig, "message too big", now);
+}
+
+void Registry::violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now) {
+  counters_.rejects[static_cast<int>(reason)]++;
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (it->second.role == Role::kPushListener) return close(conn, code, text);
+  TunnelId id = it->second.tunnel;
+  bool initiator = it->second.role == Role::kInitiator;
+  close(conn, code, text);  // the offender first, with its own code
+  (void)initiator;
+  end_tunnel(id, kClosePolicy, kClosePolicy, "the peer broke a tunnel rule", now);
+}
+
+void Registry::on_closed(ConnId conn, bool clean, TimePoint now) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  Conn c = std::move(it->second);
+  conns_.erase(it);
+  if (c.role == Role::kPushListener) {
+    auto reg = registrations_.find(c.contact_id);
+    if (reg != registrations_.end() && reg->second.listener == conn) reg->second.listener = 0;
+    return;
+  }
+  uint16_t code = clean ? kCloseNormal : kCloseGoingAway;
+  end_tunnel(c.tunnel, code, code, clean ? "remote peer cleanly disconnected" : "remote peer vanished", now);
+}
+
+void Registry::end_tunnel(const TunnelId& id, uint16_t initiator_code, uint16_t joiner_code,
+                          const std::string& reason, TimePoint now) {
+  auto it = tunnels_.find(id);
+  if (it == tunnels_.end()) return;
+  Tunnel t = std::move(it->second);
+  tunnels_.erase(it);
+  if (t.joiner != 0) paired_--;
+  else release_pending(t);
+  ended_[id] = now + limits_.tunnel_ttl;
+  close(t.initiator, initiator_code, reason);
+  if (t.joiner != 0) close(t.joiner, joiner_code, reason);
+}
+
+void Registry::release_pending(Tunnel& tunnel) {
+  if (tunnel.initiator_ip.empty()) return;
+  auto ip = ips_.find(tunnel.initiator_ip);
+  if (ip != ips_.end() && ip->second.pending > 0) ip->second.pending--;
+  tunnel.initiator_ip.clear();
+}
+
+void Registry::send(ConnId conn, Bytes message) {
+  actions_.push_back(Action{Action::Kind::kSend, conn, std::move(message), 0, {}});
+}
+
+void Registry::close(ConnId conn, uint16_t code, std::string reason) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (it->second.role == Role::kPushListener) {
+    auto reg = registrations_.find(it->second.contact_id);
+    if (reg != registrations_.end() && reg->second.listener == conn) reg->second.listener = 0;
+  }
+  conns_.erase(it);
+  counters_.closes[code]++;
+  actions_.push_back(Action{Action::Kind::kClose, conn, {}, code, std::move(reason)});
+}
+
+void Registry::tick(TimePoint now) {
+  std::vector<TunnelId> expired, idle;
+  for (const auto& [id, t] : tunnels_) {
+    if (now >= t.deadline) expired.push_back(id);
+    else if (t.joiner != 0 && now - t.last_activity >= limits_.idle_timeout) idle.push_back(id);
+  }
+  for (const auto& id : expired) {
+    counters_.ttl_expiries++;
+    end_tunnel(id, kClosePolicy, kClosePolicy, "tunnel expired", now);
+  }
+  for (const auto& id : idle) {
+    counters_.idle_timeouts++;
+    end_tunnel(id, kClosePolicy, kClosePolicy, "tunnel idle", now);
+  }
+  std::vector<ConnId> quiet;
+  for (const auto& [id, c] : conns_) {
+    if (c.role == Role::kPushListener && now - c.last_activity >= limits_.push_idle_timeout) quiet.push_back(id);
+  }
+  for (ConnId id : quiet) {
+    counters_.idle_timeouts++;
+    close(id, kClosePolicy, "no keepalive from the push listener");
+  }
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    it = now >= it->second ? ended_.erase(it) : std::next(it);
+  }
+  for (auto it = ips_.begin(); it != ips_.end();) {
+    bool idle_ip = it->second.pending == 0 && now - it->second.window_start >= kRefusalWindow;
+    it = idle_ip ? ips_.erase(it) : std::next(it);
+  }
+}
+
+void Registry::shut_down() {
+  shutting_down_ = true;
+  std::vector<ConnId> all;
+  all.reserve(conns_.size());
+  for (const auto& [id, c] : conns_) all.push_back(id);
+  for (ConnId id : all) close(id, kCloseGoingAway, "server shutting down");
+  tunnels_.clear();
+  paired_ = 0;
+  for (auto& [ip, rec] : ips_) rec.pending = 0;
+}
+
+std::vector<Action> Registry::take_actions() {
+  std::vector<Action> out;
+  out.swap(actions_);
+  return out;
+}
+
+Gauges Registry::gauges() const {
+  Gauges g;
+  g.paired_tunnels = paired_;
+  g.pending_tunnels = tunnels_.size() - paired_;
+  g.connections = conns_.size();
+  g.push_registrations = registrations_.size();
+  for (const auto& [id, r] : registrations_) g.push_listeners += r.listener != 0;
+  g.ended_tunnels_remembered = ended_.size();
+  g.tracked_ips = ips_.size();
+  return g;
+}
+
+}  // namespace hybrid::tunnel

@@ -1,0 +1,222 @@
+// The tunnel service's state, without sockets: which tunnels are pending or paired, which
+// connection is which side, what is queued, who is over a limit, and what to send or close
+// next. The libwebsockets adapter (server.cpp) feeds it events and performs the actions it
+// returns; tests drive it directly with a fake clock.
+//
+// Roles: the *initiator* opens a tunnel (/new in the QR flow — the phone; /contact in the
+// linked flow — the client); the *joiner* joins it with /connect. A *push listener* is a
+// linked software phone holding /cable/push/<contact id> open (docs/tunnel.md).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/primitives.h"
+#include "hybrid/ids.h"
+#include "tunnel/limits.h"
+#include "tunnel/path.h"
+
+namespace hybrid::tunnel {
+
+using ConnId = uint64_t;
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// WebSocket close codes the server sends (RFC 6455 §7.4.1, spec §7.3–7.4).
+enum CloseCode : uint16_t {
+  kCloseNormal = 1000,       // the peer closed cleanly
+  kCloseGoingAway = 1001,    // the peer vanished, or the server is shutting down
+  kCloseUnsupported = 1003,  // a text frame
+  kClosePolicy = 1008,       // TTL, idle, too many messages, the peer broke a rule
+  kCloseTooBig = 1009,       // message larger than the limit
+};
+
+// Why a request or a connection was refused or cut; the metrics' "reason" label.
+enum class Reject {
+  kNotWebSocket,      // 400: a tunnel path without an upgrade
+  kNoSubprotocol,     // 400: no "fido.cable" in Sec-WebSocket-Protocol
+  kBadHeader,         // 400: malformed X-caBLE-Client-Payload / push secret
+  kMethod,            // 405: not GET
+  kUnknownPath,       // 404: path does not parse
+  kUnknownTunnel,     // 404: /connect to a tunnel never seen (or forgotten)
+  kWrongRouting,      // 404: /connect with another node's routing id
+  kTunnelGone,        // 410: /connect to a tunnel that is full or has ended
+  kDuplicateTunnel,   // 409: /new for a tunnel id already in use
+  kUnknownContact,    // 410: /contact for a contact id nobody registered
+  kPushSecret,        // 403: /push with the wrong secret for a registered contact id
+  kPendingLimit,      // 429: too many pending tunnels from this IP
+  kRateLimit,         // 429: too many refused requests from this IP this minute
+  kCapacity,          // 503: connection or registration table full, or shutting down
+  kHeaderTooLarge,    // 431 (or dropped by the HTTP layer)
+  kHandshakeTimeout,  // dropped: upgrade request not complete in time
+  // Close reasons of established connections:
+  kTextFrame,         // 1003
+  kMessageTooBig,     // 1009
+  kTooManyMessages,   // 1008
+  kUnexpectedMessage, // 1008: a push listener sent a non-keepalive message
+};
+inline constexpr int kRejectCount = static_cast<int>(Reject::kUnexpectedMessage) + 1;
+std::string_view reject_name(Reject reason);
+// The HTTP status for a refused request (0 for the close-only reasons).
+int reject_status(Reject reason);
+
+// What the adapter read from an upgrade request, besides the path.
+struct UpgradeRequest {
+  RequestPath path;
+  std::string client_ip;
+  std::optional<std::string> client_payload_hex;  // X-caBLE-Client-Payload
+  bool signal_connection = false;                 // X-caBLE-Signal-Connection: true
+  std::optional<std::string> push_secret;         // X-caBLE-Push-Secret
+};
+
+// The answer to an upgrade: 101 with optional headers, or a refusal.
+struct Admission {
+  int status = 101;
+  std::optional<Reject> reason;      // set when refused
+  std::string message;               // a line for the response body and the log
+  std::optional<RoutingId> routing_id_header;  // X-caBLE-Routing-ID on /new
+  bool echo_signal_connection = false;         // X-caBLE-Signal-Connection on /contact
+  bool ok() const { return status == 101; }
+};
+
+struct Action {
+  enum class Kind { kSend, kClose } kind;
+  ConnId conn = 0;
+  Bytes message;            // kSend: one whole binary message
+  uint16_t close_code = 0;  // kClose: sent after everything already queued for conn
+  std::string close_reason;
+};
+
+struct Counters {
+  uint64_t tunnels_created = 0;    // /new and /contact admitted
+  uint64_t pairings = 0;           // /connect admitted
+  uint64_t messages_relayed = 0;   // messages handed to the peer (queued ones on delivery)
+  uint64_t bytes_relayed = 0;
+  uint64_t ttl_expiries = 0;
+  uint64_t idle_timeouts = 0;
+  uint64_t pushes_sent = 0;
+  uint64_t pushes_dropped = 0;     // queue full, or tunnel gone before the phone came back
+  uint64_t push_registrations = 0; // new contact ids bound to a secret
+  uint64_t rejects[kRejectCount] = {};
+  std::map<uint16_t, uint64_t> closes;  // close codes the server sent
+};
+
+struct Gauges {
+  size_t pending_tunnels = 0;
+  size_t paired_tunnels = 0;
+  size_t connections = 0;      // admitted WebSocket connections
+  size_t push_listeners = 0;
+  size_t push_registrations = 0;
+  size_t ended_tunnels_remembered = 0;
+  size_t tracked_ips = 0;
+};
+
+class Registry {
+ public:
+  Registry(RoutingId routing_id, ServerLimits limits);
+
+  const RoutingId& routing_id() const { return routing_id_; }
+  const ServerLimits& limits() const { return limits_; }
+
+  // Decides an upgrade request and, on 101, binds `conn` to its role. Refusals are counted
+  // against the client's IP (see refused()).
+  Admission admit(ConnId conn, const UpgradeRequest& request, TimePoint now);
+  // True when this IP is over its refusal budget for the current minute (answer 429).
+  bool rate_limited(const std::string& ip, TimePoint now);
+  // Counts a refusal decided outside admit() (bad method, no subprotocol, garbage path…).
+  void refused(Reject reason, const std::string& ip, TimePoint now);
+
+  // One whole message from an admitted connection.
+  void on_message(ConnId conn, ByteView message, bool binary, TimePoint now);
+  // The adapter saw a message grow past max_message_size.
+  void on_message_too_big(ConnId conn, TimePoint now);
+  // The connection is gone (clean = it sent or answered a close frame).
+  void on_closed(ConnId conn, bool clean, TimePoint now);
+  // TTL and idle expiries, forgetting ended tunnels and idle IP records. Call about once a
+  // second; cost is linear in the number of tunnels.
+  void tick(TimePoint now);
+  // Closes every connection with 1001 (graceful shutdown); later upgrades get 503.
+  void shut_down();
+
+  // Actions produced since the last call, in order.
+  std::vector<Action> take_actions();
+  bool has_actions() const { return !actions_.empty(); }
+
+  const Counters& counters() const { return counters_; }
+  Gauges gauges() const;
+  // For tests: is this connection still admitted?
+  bool is_admitted(ConnId conn) const { return conns_.count(conn) != 0; }
+
+ private:
+  enum class Role { kInitiator, kJoiner, kPushListener };
+  struct Tunnel {
+    ConnId initiator = 0;
+    ConnId joiner = 0;
+    TimePoint deadline;
+    TimePoint last_activity;
+    std::deque<Bytes> queued;  // initiator -> joiner, before the join
+    uint32_t sent_by_initiator = 0;
+    uint32_t sent_by_joiner = 0;
+    bool signal_connection = false;
+    std::string initiator_ip;
+  };
+  struct Conn {
+    Role role;
+    TunnelId tunnel{};  // kInitiator / kJoiner
+    Bytes contact_id;   // kPushListener
+    TimePoint last_activity;
+  };
+  struct Registration {
+    crypto::Sha256Digest secret_hash{};
+    ConnId listener = 0;
+    std::deque<std::pair<TunnelId, Bytes>> queued;  // pushes while the phone is away
+  };
+  struct IpRecord {
+    uint32_t pending = 0;
+    uint32_t refusals = 0;
+    TimePoint window_start{};
+  };
+  struct TunnelIdHash {
+    size_t operator()(const TunnelId& id) const;
+  };
+  struct BytesHash {
+    size_t operator()(const Bytes& b) const;
+  };
+
+  Admission refuse(Reject reason, std::string message, const std::string& ip, TimePoint now);
+  Admission admit_new(ConnId conn, const NewTunnelRequest& req, const UpgradeRequest& up, TimePoint now);
+  Admission admit_connect(ConnId conn, const ConnectRequest& req, const UpgradeRequest& up, TimePoint now);
+  Admission admit_contact(ConnId conn, const ContactRequest& req, const UpgradeRequest& up, TimePoint now);
+  Admission admit_push(ConnId conn, const PushRequest& req, const UpgradeRequest& up, TimePoint now);
+
+  void send(ConnId conn, Bytes message);
+  void close(ConnId conn, uint16_t code, std::string reason);
+  // Ends a tunnel: closes whichever sides are still open with the given codes, remembers
+  // the id as ended until its deadline (so /connect gets 410), frees the pending slot.
+  void end_tunnel(const TunnelId& id, uint16_t initiator_code, uint16_t joiner_code,
+                  const std::string& reason, TimePoint now);
+  void violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now);
+  void release_pending(Tunnel& tunnel);
+  void deliver_queued_pushes(Registration& reg, TimePoint now);
+
+  RoutingId routing_id_;
+  ServerLimits limits_;
+  bool shutting_down_ = false;
+  std::unordered_map<TunnelId, Tunnel, TunnelIdHash> tunnels_;
+  std::unordered_map<TunnelId, TimePoint, TunnelIdHash> ended_;  // id -> forget at
+  std::unordered_map<ConnId, Conn> conns_;
+  std::unordered_map<Bytes, Registration, BytesHash> registrations_;
+  std::unordered_map<std::string, IpRecord> ips_;
+  std::vector<Action> actions_;
+  Counters counters_;
+  size_t paired_ = 0;
+};
+
+}  // namespace hybrid::tunnel

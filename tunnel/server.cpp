@@ -1,0 +1,521 @@
+#include "tunnel/server.h"
+
+#include <libwebsockets.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+
+#include "base/log.h"
+#include "hybrid/constants.h"
+#include "tunnel/lws_log.h"
+#include "tunnel/metrics.h"
+#include "tunnel/path.h"
+#include "tunnel/registry.h"
+
+namespace hybrid::tunnel {
+namespace {
+
+constexpr std::string_view kStage = "tunnel";
+constexpr auto kTickInterval = std::chrono::milliseconds(500);
+constexpr auto kDrainTime = std::chrono::seconds(2);
+constexpr size_t kRxChunk = 4096;  // lws' per-connection receive buffer; messages are reassembled
+
+struct ConnState {
+  lws* wsi = nullptr;
+  ConnId id = 0;
+  bool established = false;
+  bool peer_closed_cleanly = false;
+  bool gone = false;  // the registry has been told
+  std::deque<Bytes> out;
+  std::optional<std::pair<uint16_t, std::string>> closing;
+  Bytes rx;
+  bool rx_binary = true;
+  bool rx_oversized = false;
+  std::optional<RoutingId> routing_header;
+  bool echo_signal = false;
+};
+
+// A plain HTTP response waiting for the socket to drain before it is closed.
+struct HttpReply {
+  std::string bytes;
+};
+
+std::string status_text(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+std::string http_response(int status, std::string_view content_type, std::string_view body, bool allow_get = false) {
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
+  r += "Content-Type: " + std::string(content_type) + "\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (allow_get) r += "Allow: GET\r\n";
+  r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+  r += body;
+  return r;
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0) return {};
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  int got = lws_hdr_copy(wsi, s.data(), n + 1, token);
+  if (got < 0) return {};
+  s.resize(static_cast<size_t>(got));
+  return s;
+}
+
+std::optional<std::string> custom_header(lws* wsi, const char* lower_name_with_colon) {
+  int len = static_cast<int>(std::strlen(lower_name_with_colon));
+  int n = lws_hdr_custom_length(wsi, lower_name_with_colon, len);
+  if (n < 0) return std::nullopt;
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  int got = lws_hdr_custom_copy(wsi, s.data(), n + 1, lower_name_with_colon, len);
+  if (got < 0) return std::nullopt;
+  s.resize(static_cast<size_t>(got));
+  return s;
+}
+
+bool offers_fido_cable(const std::string& protocols) {
+  size_t pos = 0;
+  while (pos <= protocols.size()) {
+    size_t comma = protocols.find(',', pos);
+    if (comma == std::string::npos) comma = protocols.size();
+    std::string_view item(protocols.data() + pos, comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == kWebSocketProtocol) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+std::string peer_ip(lws* wsi) {
+  char buf[128] = {0};
+  lws_get_peer_simple(wsi, buf, sizeof buf);
+  std::string ip(buf);
+  if (ip.rfind("::ffff:", 0) == 0) ip = ip.substr(7);
+  return ip;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct TunnelServer::Impl {
+  ServerConfig config;
+  Registry registry;
+  lws_context* context = nullptr;
+  lws_vhost* vhost = nullptr;
+  uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};
+  bool shutting_down = false;
+  bool done = false;
+  Clock::time_point drain_deadline{};
+  // The sul comes first so that the timer callback can find its owner without offsetof.
+  struct TickSul {
+    lws_sorted_usec_list_t sul;
+    Impl* self;
+  } tick_sul{{}, this};
+  ConnId next_conn = 1;
+  std::unordered_map<lws*, ConnId> by_wsi;
+  std::unordered_map<ConnId, ConnState> conns;
+  std::unordered_map<lws*, HttpReply> http_replies;
+  AdapterStats stats;
+  Bytes scratch;
+  lws_protocols protocols[3]{};
+
+  explicit Impl(const ServerConfig& c) : config(c), registry(c.routing_id, c.limits) {}
+
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+  int handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
+
+  static void on_tick(lws_sorted_usec_list_t* sul) {
+    Impl* self = reinterpret_cast<TickSul*>(sul)->self;
+    self->tick();
+  }
+  void schedule_tick() {
+    lws_sul_schedule(context, 0, &tick_sul.sul, on_tick,
+                     std::chrono::duration_cast<std::chrono::microseconds>(kTickInterval).count());
+  }
+  void tick() {
+    auto now = Clock::now();
+    if (stop_requested && !shutting_down) begin_shutdown();
+    if (shutting_down) {
+      if (conns.empty() || now >= drain_deadline) done = true;
+    } else {
+      registry.tick(now);
+      apply_actions();
+    }
+    if (!done) schedule_tick();
+    else lws_cancel_service(context);
+  }
+  void begin_shutdown() {
+    shutting_down = true;
+    drain_deadline = Clock::now() + kDrainTime;
+    log::info(kStage, "shutting down: closing {} connections", conns.size());
+    registry.shut_down();
+    apply_actions();
+  }
+
+  void apply_actions() {
+    for (auto& a : registry.take_actions()) {
+      auto it = conns.find(a.conn);
+      if (it == conns.end()) continue;
+      ConnState& c = it->second;
+      if (a.kind == Action::Kind::kSend) {
+        c.out.push_back(std::move(a.message));
+      } else {
+        c.closing = std::make_pair(a.close_code, std::move(a.close_reason));
+        c.gone = true;  // the registry already forgot it
+        lws_rx_flow_control(c.wsi, 0);
+      }
+      if (c.established) lws_callback_on_writable(c.wsi);
+    }
+  }
+
+  // Writes a complete plain-HTTP response; returns the callback's return value.
+  int reply_http(lws* wsi, int status, std::string_view type, std::string_view body, bool allow = false) {
+    stats.http_requests++;
+    std::string r = http_response(status, type, body, allow);
+    std::vector<unsigned char> buf(LWS_PRE + r.size());
+    std::memcpy(buf.data() + LWS_PRE, r.data(), r.size());
+    int n = lws_write(wsi, buf.data() + LWS_PRE, r.size(), LWS_WRITE_HTTP_HEADERS);
+    if (n < 0) return -1;
+    if (lws_partial_buffered(wsi)) {  // close once lws has flushed the rest
+      http_replies[wsi] = HttpReply{};
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+    return -1;
+  }
+
+  int refuse(lws* wsi, Reject reason, const std::string& ip, std::string_view message) {
+    registry.refused(reason, ip, Clock::now());
+    log::debug(kStage, "refused {} ({}): {}", reject_status(reason), reject_name(reason), message);
+    return reply_http(wsi, reject_status(reason), "text/plain; charset=utf-8", std::string(message) + "\n",
+                      reason == Reject::kMethod);
+  }
+
+  int on_http(lws* wsi, std::string_view uri) {
+    std::string ip = peer_ip(wsi);
+    auto now = Clock::now();
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+      return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
+    }
+    auto path = parse_request_path(uri);
+    if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
+    if (std::holds_alternative<HealthRequest>(*path)) {
+      return reply_http(wsi, 200, "text/plain; charset=utf-8", shutting_down ? "shutting down\n" : "ok\n");
+    }
+    if (std::holds_alternative<MetricsRequest>(*path)) {
+      return reply_http(wsi, 200, "text/plain; version=0.0.4; charset=utf-8",
+                        render_metrics(registry.counters(), registry.gauges(), stats));
+    }
+    if (registry.rate_limited(ip, now)) return refuse(wsi, Reject::kRateLimit, ip, "too many refused requests");
+    return refuse(wsi, Reject::kNotWebSocket, ip,
+                  "this path needs a WebSocket upgrade with Sec-WebSocket-Protocol: fido.cable");
+  }
+
+  int on_confirm_upgrade(lws* wsi, const char* upgrade_to) {
+    std::string ip = peer_ip(wsi);
+    auto now = Clock::now();
+    if (!upgrade_to || !iequals(upgrade_to, "websocket")) {
+      return refuse(wsi, Reject::kNotWebSocket, ip, "only WebSocket upgrades are served");
+    }
+    std::string uri = header(wsi, WSI_TOKEN_GET_URI);
+    if (uri.empty()) return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
+    if (registry.rate_limited(ip, now)) {
+      registry.refused(Reject::kRateLimit, ip, now);
+      return reply_http(wsi, 429, "text/plain; charset=utf-8", "too many refused requests\n");
+    }
+    auto path = parse_request_path(uri);
+    if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
+    if (!is_websocket_path(*path)) return refuse(wsi, Reject::kNotWebSocket, ip, "this path is plain HTTP");
+    if (!offers_fido_cable(header(wsi, WSI_TOKEN_PROTOCOL))) {
+      return refuse(wsi, Reject::kNoSubprotocol, ip, "Sec-WebSocket-Protocol must offer fido.cable");
+    }
+    UpgradeRequest req;
+    req.path = std::move(*path);
+    req.client_ip = ip;
+    req.client_payload_hex = custom_header(wsi, "x-cable-client-payload:");
+    auto signal = custom_header(wsi, "x-cable-signal-connection:");
+    req.signal_connection = signal && iequals(*signal, "true");
+    req.push_secret = custom_header(wsi, "x-cable-push-secret:");
+    ConnId id = next_conn++;
+    // Bind before admit() so that actions addressed to this connection find it.
+    ConnState& c = conns[id];
+    c.wsi = wsi;
+    c.id = id;
+    by_wsi[wsi] = id;
+    Admission a = registry.admit(id, req, now);
+    if (!a.ok()) {
+      conns.erase(id);
+      by_wsi.erase(wsi);
+      log::debug(kStage, "refused {} {} ({}): {}", path_kind(req.path), a.status,
+                 a.reason ? reject_name(*a.reason) : "", a.message);
+      return reply_http(wsi, a.status, "text/plain; charset=utf-8", a.message + "\n");
+    }
+    c.routing_header = a.routing_id_header;
+    c.echo_signal = a.echo_signal_connection;
+    log::debug(kStage, "admitted {} from {}", path_kind(req.path), ip);
+    apply_actions();
+    return 0;
+  }
+
+  ConnState* find(lws* wsi) {
+    auto it = by_wsi.find(wsi);
+    if (it == by_wsi.end()) return nullptr;
+    auto c = conns.find(it->second);
+    return c == conns.end() ? nullptr : &c->second;
+  }
+
+  void forget(lws* wsi, bool clean) {
+    auto it = by_wsi.find(wsi);
+    if (it == by_wsi.end()) return;
+    ConnId id = it->second;
+    by_wsi.erase(it);
+    auto c = conns.find(id);
+    bool tell = c != conns.end() && !c->second.gone;
+    if (c != conns.end()) conns.erase(c);
+    if (tell) {
+      registry.on_closed(id, clean, Clock::now());
+      apply_actions();
+    }
+  }
+
+  int on_receive(lws* wsi, const uint8_t* data, size_t len) {
+    ConnState* c = find(wsi);
+    if (!c || c->gone) return 0;
+    auto now = Clock::now();
+    if (lws_is_first_fragment(wsi)) {
+      c->rx.clear();
+      c->rx_binary = lws_frame_is_binary(wsi) != 0;
+      c->rx_oversized = false;
+    }
+    size_t limit = config.limits.max_message_size;
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    if (c->rx.size() + len + remaining > limit) {
+      registry.on_message_too_big(c->id, now);
+      apply_actions();
+      return 0;
+    }
+    c->rx.insert(c->rx.end(), data, data + len);
+    if (lws_is_final_fragment(wsi) && remaining == 0) {
+      Bytes message = std::move(c->rx);
+      c->rx.clear();
+      registry.on_message(c->id, message, c->rx_binary, now);
+      apply_actions();
+    }
+    return 0;
+  }
+
+  int on_writeable(lws* wsi) {
+    ConnState* c = find(wsi);
+    if (!c) return 0;
+    if (!c->out.empty()) {
+      Bytes& m = c->out.front();
+      if (scratch.size() < LWS_PRE + m.size()) scratch.resize(LWS_PRE + m.size());
+      if (!m.empty()) std::memcpy(scratch.data() + LWS_PRE, m.data(), m.size());
+      int n = lws_write(wsi, scratch.data() + LWS_PRE, m.size(), LWS_WRITE_BINARY);
+      c->out.pop_front();
+      if (n < 0) return -1;
+      if (!c->out.empty() || c->closing) lws_callback_on_writable(wsi);
+      return 0;
+    }
+    if (c->closing) {
+      std::string reason = c->closing->second;
+      lws_close_reason(wsi, static_cast<lws_close_status>(c->closing->first),
+                       reinterpret_cast<unsigned char*>(reason.data()), reason.size());
+      return -1;
+    }
+    return 0;
+  }
+};
+
+int TunnelServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  (void)user;
+  lws_context* ctx = lws_get_context(wsi);
+  auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
+  if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  return self->handle(wsi, reason, in, len);
+}
+
+int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_WSI_CREATE:
+      stats.sockets_open++;
+      return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (stats.sockets_open) stats.sockets_open--;
+      http_replies.erase(wsi);
+      forget(wsi, false);
+      return 0;
+    case LWS_CALLBACK_HTTP:
+      return on_http(wsi, in ? std::string_view(static_cast<const char*>(in)) : std::string_view());
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (http_replies.count(wsi) && !lws_partial_buffered(wsi)) return -1;
+      return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      return on_confirm_upgrade(wsi, static_cast<const char*>(in));
+    case LWS_CALLBACK_ADD_HEADERS: {
+      ConnState* c = find(wsi);
+      if (!c) return 0;
+      auto* args = static_cast<lws_process_html_args*>(in);
+      auto** p = reinterpret_cast<unsigned char**>(&args->p);
+      unsigned char* start = *p;
+      unsigned char* end = start + args->max_len;
+      if (c->routing_header) {
+        std::string v = c->routing_header->hex_upper();
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("X-caBLE-Routing-ID:"),
+                                        reinterpret_cast<const unsigned char*>(v.data()), static_cast<int>(v.size()), p, end))
+          return -1;
+      }
+      if (c->echo_signal) {
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("X-caBLE-Signal-Connection:"),
+                                        reinterpret_cast<const unsigned char*>("true"), 4, p, end))
+          return -1;
+      }
+      args->max_len -= static_cast<int>(*p - start);
+      return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+      ConnState* c = find(wsi);
+      if (!c) return -1;
+      c->established = true;
+      if (!c->out.empty() || c->closing) lws_callback_on_writable(wsi);
+      if (c->closing) lws_rx_flow_control(wsi, 0);
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE:
+      return on_receive(wsi, static_cast<const uint8_t*>(in), len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return on_writeable(wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+      if (ConnState* c = find(wsi)) c->peer_closed_cleanly = true;
+      return 0;
+    case LWS_CALLBACK_CLOSED: {
+      ConnState* c = find(wsi);
+      forget(wsi, c && c->peer_closed_cleanly);
+      return 0;
+    }
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      if (stop_requested && !shutting_down) {
+        begin_shutdown();
+        schedule_tick();
+      }
+      return 0;
+    default:
+      break;
+  }
+  if (lws_get_protocol(wsi) == &protocols[0]) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+  return 0;
+}
+
+TunnelServer::TunnelServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TunnelServer::~TunnelServer() {
+  if (thread_.joinable()) {
+    stop();
+    thread_.join();
+  }
+  if (impl_ && impl_->context) lws_context_destroy(impl_->context);
+}
+
+Result<std::unique_ptr<TunnelServer>> TunnelServer::create(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return make_error("give both --tls-cert and --tls-key, or neither");
+  }
+  install_lws_logging();
+  auto impl = std::make_unique<Impl>(config);
+  Impl* raw = impl.get();
+  raw->protocols[0] = {"http", &Impl::callback, 0, 0, 0, nullptr, 0};
+  raw->protocols[1] = {"fido.cable", &Impl::callback, 0, kRxChunk, 0, nullptr, 0};
+  raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = config.port;
+  info.iface = config.host.c_str();
+  info.protocols = raw->protocols;
+  info.user = raw;
+  info.timeout_secs = static_cast<unsigned>(config.limits.handshake_timeout.count());
+  info.timeout_secs_ah_idle = static_cast<unsigned>(config.limits.handshake_timeout.count());
+  info.max_http_header_data = static_cast<unsigned short>(std::min<uint32_t>(config.limits.max_header_bytes, 65535));
+  info.keepalive_timeout = 5;
+  info.server_string = "hybrid-tunnel";
+  info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (config.host.find(':') == std::string::npos);
+  if (!config.tls_cert_file.empty()) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = config.tls_cert_file.c_str();
+    info.ssl_private_key_filepath = config.tls_key_file.c_str();
+  }
+  raw->context = lws_create_context(&info);
+  if (!raw->context) {
+    return make_error("could not start the tunnel server on " + config.host + ":" + std::to_string(config.port) +
+                      " (address in use, bad address, or unreadable TLS certificate/key)");
+  }
+  raw->vhost = lws_get_vhost_by_name(raw->context, "default");
+  int port = raw->vhost ? lws_get_vhost_listen_port(raw->vhost) : -1;
+  if (port <= 0) {
+    lws_context_destroy(raw->context);
+    raw->context = nullptr;
+    return make_error("the tunnel server could not bind " + config.host + ":" + std::to_string(config.port));
+  }
+  raw->port = static_cast<uint16_t>(port);
+  raw->schedule_tick();
+  return std::unique_ptr<TunnelServer>(new TunnelServer(std::move(impl)));
+}
+
+uint16_t TunnelServer::port() const { return impl_->port; }
+
+std::string TunnelServer::url() const {
+  std::string host = impl_->config.host;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(impl_->config.tls_cert_file.empty() ? "ws://" : "wss://") + host + ":" +
+         std::to_string(impl_->port);
+}
+
+void TunnelServer::run() {
+  log::info(kStage, "serving on {} (routing id {})", url(), impl_->config.routing_id.hex_upper());
+  while (!impl_->done) {
+    if (lws_service(impl_->context, 0) < 0) break;
+  }
+  log::info(kStage, "stopped");
+}
+
+void TunnelServer::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void TunnelServer::stop() {
+  impl_->stop_requested = true;
+  if (impl_->context) lws_cancel_service(impl_->context);
+}
+
+void TunnelServer::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace hybrid::tunnel

@@ -1,0 +1,53 @@
+// The tunnel server: a thin libwebsockets adapter around Registry (the state machine).
+// One lws context, one service thread (Debian's lws has LWS_MAX_SMP 1); to use more cores
+// run more processes with distinct routing ids behind HAProxy (docs/tunnel.md).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/result.h"
+#include "hybrid/ids.h"
+#include "tunnel/limits.h"
+
+namespace hybrid::tunnel {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // address to listen on ("0.0.0.0", "::", "127.0.0.1")
+  uint16_t port = 0;               // 0 picks a free port
+  std::string tls_cert_file;       // PEM; both empty = plain ws (tests, behind a TLS proxy)
+  std::string tls_key_file;
+  RoutingId routing_id{{0x2A, 0x00, 0x00}};  // this node's id, emitted upper-case
+  ServerLimits limits;
+};
+
+class TunnelServer {
+ public:
+  // Creates the context and binds the listening socket (so port() is known at once).
+  static Result<std::unique_ptr<TunnelServer>> create(const ServerConfig& config);
+  ~TunnelServer();  // stops and joins if start() was used
+
+  uint16_t port() const;
+  std::string url() const;  // ws://host:port or wss://host:port
+
+  // Serves on the calling thread until stop(); then closes every connection with 1001,
+  // gives them up to `drain` to flush, and returns.
+  void run();
+  // Serves on a background thread.
+  void start();
+  // Thread-safe and async-signal-safe: asks the service loop to shut down gracefully.
+  void stop();
+  // Waits for the background thread started by start().
+  void join();
+
+  struct Impl;
+
+ private:
+  explicit TunnelServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+}  // namespace hybrid::tunnel
