@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,9 @@ namespace hybrid::bridge {
 namespace {
 
 constexpr std::string_view kStage = "uhid";
+// /dev/uhid is a misc device (major 10) with the fixed minor UHID_MINOR (239).
+constexpr unsigned kMiscMajor = 10;
+constexpr unsigned kUhidMinor = 239;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -76,6 +80,25 @@ std::optional<Report> report_from_output(ByteView data) {
   return r;
 }
 
+std::string open_error_message(const std::string& path, int error_number) {
+  if (error_number == ENOENT && path != "/dev/uhid") {
+    return path + " does not exist: pass the uhid device node (normally /dev/uhid)";
+  }
+  if (error_number == ENOENT) {
+    return path + " does not exist: the uhid kernel module is not loaded. Run `sudo modprobe uhid` "
+           "(and `echo uhid | sudo tee /etc/modules-load.d/uhid.conf` to load it at every boot); "
+           "see docs/bridge.md";
+  }
+  if (error_number == EACCES || error_number == EPERM || error_number == EROFS) {
+    return "cannot open " + path + " for reading and writing (" + errno_text(error_number) +
+           "): install the udev rule that gives the logged-in user access: "
+           "`sudo install -m 0644 deploy/bridge/70-hybrid-bridge-uhid.rules /etc/udev/rules.d/ "
+           "&& sudo udevadm control --reload && sudo udevadm trigger --name-match=uhid`, "
+           "then log out and in again; see docs/bridge.md";
+  }
+  return "cannot open " + path + ": " + errno_text(error_number);
+}
+
 }  // namespace uhid
 
 UhidDevice::UhidDevice(std::string path, UhidIdentity identity)
@@ -85,29 +108,17 @@ UhidDevice::~UhidDevice() { close(); }
 
 Status UhidDevice::open() {
   int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOENT && path_ != "/dev/uhid") {
-      return make_error(path_ + " does not exist: pass the uhid device node (normally /dev/uhid)");
-    }
-    if (e == ENOENT) {
-      return make_error(path_ + " does not exist: the uhid kernel module is not loaded. Run "
-                        "`sudo modprobe uhid` (and `echo uhid | sudo tee /etc/modules-load.d/uhid.conf` "
-                        "to load it at every boot); see docs/bridge.md");
-    }
-    if (e == EACCES || e == EPERM || e == EROFS) {
-      return make_error("cannot open " + path_ + " for reading and writing (" + errno_text(e) +
-                        "): install the udev rule that gives the logged-in user access: "
-                        "`sudo install -m 0644 deploy/bridge/70-hybrid-bridge-uhid.rules /etc/udev/rules.d/ "
-                        "&& sudo udevadm control --reload && sudo udevadm trigger --name-match=uhid`, "
-                        "then log out and in again; see docs/bridge.md");
-    }
-    return make_error("cannot open " + path_ + ": " + errno_text(e));
-  }
+  if (fd < 0) return make_error(uhid::open_error_message(path_, errno));
   struct stat st{};
   if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
     ::close(fd);
     return make_error(path_ + " is not a character device: pass the uhid device node (normally /dev/uhid)");
+  }
+  if (major(st.st_rdev) != kMiscMajor || minor(st.st_rdev) != kUhidMinor) {
+    ::close(fd);
+    return make_error(path_ + " is character device " + std::to_string(major(st.st_rdev)) + ":" +
+                      std::to_string(minor(st.st_rdev)) + ", not uhid (" + std::to_string(kMiscMajor) + ":" +
+                      std::to_string(kUhidMinor) + "): pass the uhid device node (normally /dev/uhid)");
   }
   fd_ = fd;
   if (wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -167,6 +178,7 @@ Result<HidRead> UhidDevice::read_report(Millis timeout) {
       if (errno == EAGAIN || errno == EINTR) continue;
       return make_error("reading " + path_ + " failed: " + errno_text(errno));
     }
+    if (n == 0) return make_error("end of file reading " + path_ + ": the uhid device is gone");
     if (n < ssize_t(sizeof ev.type)) continue;
     switch (ev.type) {
       case UHID_START:

@@ -38,6 +38,8 @@ Bytes input2_event(const Report& report);
 // byte (0 for a descriptor without report IDs), so 65 bytes → the last 64; 64 → as is;
 // anything else is not a CTAPHID report.
 std::optional<Report> report_from_output(ByteView data);
+// What to tell the user when opening the uhid node failed with `error_number` (errno).
+std::string open_error_message(const std::string& path, int error_number);
 }  // namespace uhid
 
 class UhidDevice : public HidDevice {
