@@ -1,0 +1,387 @@
+// A real tunnel server on 127.0.0.1 (port 0) driven by our client and by raw sockets:
+// pairing and relaying, queued-before-join, every status code, TTL expiry, message limits,
+// TLS with a test CA (and a wrong one), redirects, the push channel, and each client error.
+#include <catch2/catch.hpp>
+
+#include "hybrid/constants.h"
+#include "support.h"
+#include "tunnel/client.h"
+#include "tunnel/path.h"
+#include "tunnel/push_message.h"
+#include "tunnel/server.h"
+
+using namespace hybrid;
+using namespace hybrid::tunnel;
+using namespace tunnel_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const RoutingId kRouting = *RoutingId::from_hex("2A0000", "r");
+
+struct Server {
+  std::unique_ptr<TunnelServer> server;
+  explicit Server(ServerLimits limits = {}, std::string cert = "", std::string key = "") {
+    ServerConfig c;
+    c.routing_id = kRouting;
+    c.limits = limits;
+    c.tls_cert_file = std::move(cert);
+    c.tls_key_file = std::move(key);
+    auto s = TunnelServer::create(c);
+    REQUIRE(s.ok());
+    server = std::move(*s);
+    server->start();
+  }
+  ~Server() {
+    server->stop();
+    server->join();
+  }
+  std::string url(const std::string& path) const { return server->url() + path; }
+  uint16_t port() const { return server->port(); }
+};
+
+TunnelId random_tunnel() {
+  return *TunnelId::from_hex(random_hex(16), "t");
+}
+
+ConnectOptions fast(std::chrono::milliseconds timeout = 5s) {
+  ConnectOptions o;
+  o.timeout = timeout;
+  return o;
+}
+
+std::unique_ptr<TunnelConnection> must_connect(const std::string& url, const ConnectOptions& o = fast()) {
+  auto c = TunnelConnection::connect(url, o);
+  INFO(url << ": " << (c ? "" : c.error().message));
+  REQUIRE(c.ok());
+  return std::move(*c);
+}
+
+int raw_status(uint16_t port, const std::string& request, std::string* head = nullptr) {
+  RawSocket s;
+  REQUIRE(s.connect(port));
+  REQUIRE(s.send_all(request));
+  return s.read_status(3s, head);
+}
+
+}  // namespace
+
+TEST_CASE("tunnel_server: /new then /connect pairs, relays whole messages both ways, closes the peer") {
+  Server srv;
+  auto id = random_tunnel();
+  auto phone = must_connect(srv.url(new_tunnel_path(id)));
+  REQUIRE(phone->info().routing_id);
+  CHECK(phone->info().routing_id->hex_upper() == "2A0000");
+  // Sent before the client joins: queued, then delivered in order.
+  REQUIRE(phone->send(Bytes{0xAA}).ok());
+  REQUIRE(phone->send(Bytes(5000, 0x55)).ok());
+  // Lower-case hex in the path is accepted (libwebauthn, microG).
+  auto client = must_connect(srv.url("/cable/connect/2a0000/" + id.hex()));
+  CHECK_FALSE(client->info().routing_id);
+  auto m1 = client->receive(3s);
+  REQUIRE(m1.ok());
+  CHECK(*m1 == Bytes{0xAA});
+  auto m2 = client->receive(3s);
+  REQUIRE(m2.ok());
+  CHECK(*m2 == Bytes(5000, 0x55));
+  for (int i = 0; i < 5; ++i) {
+    Bytes msg(static_cast<size_t>(i * 100 + 1), static_cast<uint8_t>(i));
+    REQUIRE(client->send(msg).ok());
+    auto got = phone->receive(3s);
+    REQUIRE(got.ok());
+    CHECK(*got == msg);
+  }
+  REQUIRE(client->send(Bytes{}).ok());  // an empty message is a message
+  auto empty = phone->receive(3s);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  phone->close();
+  auto end = client->receive(3s);
+  REQUIRE_FALSE(end.ok());
+  CHECK(has_code(end.error(), ClientErrorCode::kPeerClosed));
+  CHECK(end.error().message.find("1000") != std::string::npos);
+}
+
+TEST_CASE("tunnel_server: status codes 400, 404, 405, 409, 410 as real HTTP/1.1 responses") {
+  Server srv;
+  auto id = random_tunnel();
+  std::string head;
+  // 400: no fido.cable subprotocol (Google's behaviour, spec §7.1), or another one.
+  CHECK(raw_status(srv.port(), upgrade_request(new_tunnel_path(id), nullptr), &head) == 400);
+  CHECK(head.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(raw_status(srv.port(), upgrade_request(new_tunnel_path(id), "chat, superchat")) == 400);
+  // 400: a tunnel path fetched without an upgrade.
+  CHECK(raw_status(srv.port(), "GET " + new_tunnel_path(id) + " HTTP/1.1\r\nHost: x\r\n\r\n") == 400);
+  // 405: not GET.
+  CHECK(raw_status(srv.port(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &head) == 405);
+  CHECK(head.find("Allow: GET") != std::string::npos);
+  // 404: garbage path, unknown tunnel, another node's routing id.
+  CHECK(raw_status(srv.port(), upgrade_request("/cable/new/xyz")) == 404);
+  auto unknown = TunnelConnection::connect(srv.url(connect_path(kRouting, id)), fast());
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(http_status(unknown.error()) == 404);
+  CHECK_FALSE(is_gone(unknown.error()));
+  auto other = TunnelConnection::connect(srv.url(connect_path(*RoutingId::from_hex("ABCDEF", "r"), id)), fast());
+  REQUIRE_FALSE(other.ok());
+  CHECK(http_status(other.error()) == 404);
+  // 409: duplicate /new.
+  auto phone = must_connect(srv.url(new_tunnel_path(id)));
+  auto dup = TunnelConnection::connect(srv.url(new_tunnel_path(id)), fast());
+  REQUIRE_FALSE(dup.ok());
+  CHECK(http_status(dup.error()) == 409);
+  // 410: a third party for a full tunnel, then for an ended one.
+  auto client = must_connect(srv.url(connect_path(kRouting, id)));
+  auto third = TunnelConnection::connect(srv.url(connect_path(kRouting, id)), fast());
+  REQUIRE_FALSE(third.ok());
+  CHECK(is_gone(third.error()));
+  client->close();
+  REQUIRE_FALSE(phone->receive(3s).ok());
+  auto late = TunnelConnection::connect(srv.url(connect_path(kRouting, id)), fast());
+  REQUIRE_FALSE(late.ok());
+  CHECK(is_gone(late.error()));
+  // 410: a contact id nobody registered ("forget this link").
+  auto contact = TunnelConnection::connect(srv.url(contact_path(Bytes{1, 2, 3})), fast());
+  REQUIRE_FALSE(contact.ok());
+  CHECK(is_gone(contact.error()));
+  // Operations endpoints.
+  CHECK(raw_status(srv.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 200);
+  RawSocket m;
+  REQUIRE(m.connect(srv.port()));
+  REQUIRE(m.send_all(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")));
+  REQUIRE(m.read_status(3s) == 200);
+  REQUIRE(m.wait_closed(3s));
+  const std::string& body = m.buffered();
+  CHECK(body.find("hybrid_tunnel_rejects_total{reason=\"duplicate_tunnel\"} 1") != std::string::npos);
+  CHECK(body.find("hybrid_tunnel_rejects_total{reason=\"no_subprotocol\"} 2") != std::string::npos);
+  CHECK(body.find("hybrid_tunnel_pairings_total 1") != std::string::npos);
+}
+
+TEST_CASE("tunnel_server: TTL expiry closes a pending tunnel with 1008 and /connect then gets 410") {
+  ServerLimits l;
+  l.tunnel_ttl = 1s;
+  Server srv(l);
+  auto id = random_tunnel();
+  auto phone = must_connect(srv.url(new_tunnel_path(id)));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = phone->receive(4s);
+  REQUIRE_FALSE(r.ok());
+  CHECK(has_code(r.error(), ClientErrorCode::kPeerClosed));
+  CHECK(r.error().message.find("1008") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  auto late = TunnelConnection::connect(srv.url(connect_path(kRouting, id)), fast());
+  REQUIRE_FALSE(late.ok());
+  CHECK(is_gone(late.error()));
+}
+
+TEST_CASE("tunnel_server: message count and size limits close with 1008 and 1009; text frames with 1003") {
+  ServerLimits l;
+  l.max_messages_per_side = 3;
+  l.max_message_size = 1024;
+  Server srv(l);
+  SECTION("count") {
+    auto id = random_tunnel();
+    auto phone = must_connect(srv.url(new_tunnel_path(id)));
+    auto client = must_connect(srv.url(connect_path(kRouting, id)));
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(client->send(Bytes{static_cast<uint8_t>(i)}).ok());
+      REQUIRE(phone->receive(3s).ok());
+    }
+    REQUIRE(client->send(Bytes{9}).ok());
+    auto r = client->receive(3s);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("1008") != std::string::npos);
+    auto p = phone->receive(3s);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().message.find("1008") != std::string::npos);
+  }
+  SECTION("size, sent in one frame or in fragments") {
+    for (bool fragmented : {false, true}) {
+      auto id = random_tunnel();
+      auto phone = must_connect(srv.url(new_tunnel_path(id)));
+      RawSocket raw;
+      REQUIRE(raw.connect(srv.port()));
+      REQUIRE(raw.send_all(upgrade_request(connect_path(kRouting, id))));
+      REQUIRE(raw.read_status(3s) == 101);
+      REQUIRE(raw.send_all(client_frame(2, Bytes(1024, 1))));  // exactly the limit: relayed
+      auto ok = phone->receive(3s);
+      REQUIRE(ok.ok());
+      CHECK(ok->size() == 1024);
+      if (fragmented) {
+        REQUIRE(raw.send_all(client_frame(2, Bytes(600, 2), false)));
+        REQUIRE(raw.send_all(client_frame(0, Bytes(600, 2), true)));
+      } else {
+        REQUIRE(raw.send_all(client_frame(2, Bytes(1025, 2))));
+      }
+      auto f = raw.read_frame(3s);
+      CHECK(close_code(f) == 1009);
+      auto p = phone->receive(3s);
+      REQUIRE_FALSE(p.ok());
+      CHECK(p.error().message.find("1008") != std::string::npos);
+    }
+  }
+  SECTION("text") {
+    auto id = random_tunnel();
+    auto phone = must_connect(srv.url(new_tunnel_path(id)));
+    RawSocket raw;
+    REQUIRE(raw.connect(srv.port()));
+    REQUIRE(raw.send_all(upgrade_request(connect_path(kRouting, id))));
+    REQUIRE(raw.read_status(3s) == 101);
+    REQUIRE(raw.send_all(client_frame(1, Bytes{'h', 'i'})));
+    CHECK(close_code(raw.read_frame(3s)) == 1003);
+    REQUIRE_FALSE(phone->receive(3s).ok());
+  }
+}
+
+TEST_CASE("tunnel_server: push channel round trip with client payload and connect signal") {
+  Server srv;
+  Bytes contact_id = {0x70, 0x68, 0x6f, 0x6e, 0x65, 0x2d, 0x31};
+  ConnectOptions reg = fast();
+  reg.headers = {{"X-caBLE-Push-Secret", "0123456789abcdef0123456789abcdef"}};
+  auto listener = must_connect(srv.url(push_path(contact_id)), reg);
+  // Keepalive: an empty message is answered with one.
+  REQUIRE(listener->send(Bytes{}).ok());
+  auto ka = listener->receive(3s);
+  REQUIRE(ka.ok());
+  CHECK(ka->empty());
+  // Somebody else cannot take the contact id over.
+  ConnectOptions thief = fast();
+  thief.headers = {{"X-caBLE-Push-Secret", "not-the-right-secret-at-all"}};
+  auto stolen = TunnelConnection::connect(srv.url(push_path(contact_id)), thief);
+  REQUIRE_FALSE(stolen.ok());
+  CHECK(http_status(stolen.error()) == 403);
+
+  Bytes payload = {0xA3, 0x01, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x02, 0x41, 0x09, 0x03, 0x62, 'g', 'a'};
+  ConnectOptions co = fast();
+  co.headers = {{"X-caBLE-Client-Payload", hex_encode_upper(payload)}, {"X-caBLE-Signal-Connection", "true"}};
+  auto client = must_connect(srv.url(contact_path(contact_id)), co);
+  CHECK(client->info().signal_connection);
+  REQUIRE(client->send(Bytes{0x11, 0x22}).ok());  // before the phone joins: queued
+
+  auto pushed = listener->receive(3s);
+  REQUIRE(pushed.ok());
+  auto push = decode_push_message(*pushed);
+  REQUIRE(push.ok());
+  CHECK(push->routing_id == kRouting);
+  CHECK(push->client_payload == payload);
+  auto phone = must_connect(srv.url(connect_path(push->routing_id, push->tunnel_id)));
+  auto signal = client->receive(3s);
+  REQUIRE(signal.ok());
+  CHECK(*signal == Bytes{kConnectSignal});
+  auto first = phone->receive(3s);
+  REQUIRE(first.ok());
+  CHECK(*first == Bytes{0x11, 0x22});
+  REQUIRE(phone->send(Bytes{0x33}).ok());
+  auto reply = client->receive(3s);
+  REQUIRE(reply.ok());
+  CHECK(*reply == Bytes{0x33});
+
+  // Without the signal header there is no echo and no 0x00 message.
+  ConnectOptions quiet = fast();
+  quiet.headers = {{"X-caBLE-Client-Payload", "A0"}};
+  auto client2 = must_connect(srv.url(contact_path(contact_id)), quiet);
+  CHECK_FALSE(client2->info().signal_connection);
+  auto push2 = decode_push_message(*listener->receive(3s));
+  REQUIRE(push2.ok());
+  CHECK(push2->tunnel_id != push->tunnel_id);
+  auto phone2 = must_connect(srv.url(connect_path(push2->routing_id, push2->tunnel_id)));
+  REQUIRE(phone2->send(Bytes{0x44}).ok());
+  auto r2 = client2->receive(3s);
+  REQUIRE(r2.ok());
+  CHECK(*r2 == Bytes{0x44});
+}
+
+TEST_CASE("tunnel_server: the client follows up to 5 redirects, relative and absolute, re-sending headers") {
+  Server srv;
+  Bytes contact_id = {9, 9, 9};
+  ConnectOptions reg = fast();
+  reg.headers = {{"X-caBLE-Push-Secret", "0123456789abcdef0123456789abcdef"}};
+  auto listener = must_connect(srv.url(push_path(contact_id)), reg);
+  std::string target = srv.url(contact_path(contact_id));
+  CannedHttpServer redirector([&](const std::string& path) {
+    if (path == "/start") return redirect_response(302, "/next/hop");  // relative
+    if (path == "/next/hop") return redirect_response(307, "again");   // relative to /next/
+    if (path == "/next/again") return redirect_response(301, target);  // absolute, to the real server
+    if (path.rfind("/loop", 0) == 0) return redirect_response(302, "/loop" + std::to_string(path.size()));
+    return std::string("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+  });
+  std::string base = "ws://127.0.0.1:" + std::to_string(redirector.port());
+  ConnectOptions co = fast();
+  co.headers = {{"X-caBLE-Client-Payload", "A1"}};
+  auto client = must_connect(base + "/start", co);
+  CHECK(client->info().redirects == 3);
+  CHECK(client->info().url == target);
+  auto push = decode_push_message(*listener->receive(3s));
+  REQUIRE(push.ok());
+  CHECK(push->client_payload == Bytes{0xA1});  // the header survived three redirects
+
+  auto loop = TunnelConnection::connect(base + "/loop", fast());
+  REQUIRE_FALSE(loop.ok());
+  CHECK(has_code(loop.error(), ClientErrorCode::kTooManyRedirects));
+  CHECK(redirector.connections() == 3 + 6);  // the first request and 5 redirects, no more
+
+  auto bad = TunnelConnection::connect(base + "/other", fast());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(http_status(bad.error()) == 502);
+}
+
+TEST_CASE("tunnel_server: TLS with a test CA; a wrong CA or the system store fails with a TLS error") {
+  TestPki pki;
+  REQUIRE(pki.ok);
+  Server srv({}, pki.server_cert, pki.server_key);
+  CHECK(srv.server->url().rfind("wss://127.0.0.1:", 0) == 0);
+  auto id = random_tunnel();
+  ConnectOptions good = fast();
+  good.ca_file = pki.ca_cert;
+  auto phone = must_connect(srv.url(new_tunnel_path(id)), good);
+  auto client = must_connect(srv.url(connect_path(kRouting, id)), good);
+  REQUIRE(client->send(Bytes{1, 2, 3}).ok());
+  auto got = phone->receive(3s);
+  REQUIRE(got.ok());
+  CHECK(*got == Bytes{1, 2, 3});
+
+  ConnectOptions wrong = fast();
+  wrong.ca_file = pki.other_ca_cert;
+  auto w = TunnelConnection::connect(srv.url(new_tunnel_path(random_tunnel())), wrong);
+  REQUIRE_FALSE(w.ok());
+  INFO(w.error().message);
+  CHECK(has_code(w.error(), ClientErrorCode::kTls));
+  auto sys = TunnelConnection::connect(srv.url(new_tunnel_path(random_tunnel())), fast());
+  REQUIRE_FALSE(sys.ok());
+  INFO(sys.error().message);
+  CHECK(has_code(sys.error(), ClientErrorCode::kTls));
+}
+
+TEST_CASE("tunnel_server: client errors for a refused port, a silent server and a bad URL") {
+  uint16_t closed_port;
+  {
+    CannedHttpServer tmp([](const std::string&) { return std::string("x"); });
+    closed_port = tmp.port();
+  }
+  auto refused = TunnelConnection::connect("ws://127.0.0.1:" + std::to_string(closed_port) + "/cable/new/00", fast());
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.error().message);
+  CHECK(has_code(refused.error(), ClientErrorCode::kNetwork));
+
+  CannedHttpServer silent([](const std::string&) { return std::string(); });
+  auto t0 = std::chrono::steady_clock::now();
+  auto slow = TunnelConnection::connect("ws://127.0.0.1:" + std::to_string(silent.port()) + "/x", fast(700ms));
+  REQUIRE_FALSE(slow.ok());
+  INFO(slow.error().message);
+  CHECK(has_code(slow.error(), ClientErrorCode::kTimeout));
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+
+  auto bad = TunnelConnection::connect("http//nope", fast());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(has_code(bad.error(), ClientErrorCode::kInvalidUrl));
+}
+
+TEST_CASE("tunnel_server: graceful stop closes open tunnels with 1001") {
+  auto srv = std::make_unique<Server>();
+  auto id = random_tunnel();
+  auto phone = must_connect(srv->url(new_tunnel_path(id)));
+  auto client = must_connect(srv->url(connect_path(kRouting, id)));
+  srv.reset();
+  auto r = phone->receive(3s);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("1001") != std::string::npos);
+}
