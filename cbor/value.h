@@ -29,10 +29,11 @@ class Map {
   const Value* find(std::string_view key) const;
   const Value* find(const Value& key) const;
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  auto begin() const { return entries_.begin(); }
-  auto end() const { return entries_.end(); }
+  using const_iterator = std::vector<Entry>::const_iterator;
+  size_t size() const;
+  bool empty() const;
+  const_iterator begin() const;
+  const_iterator end() const;
   bool operator==(const Map& o) const;
   // Appends without looking for an equal key (the decoder checks duplicates itself).
   void append_unchecked(Value key, Value value);
@@ -97,5 +98,11 @@ class Value {
   };
   std::variant<uint64_t, Negative, Bytes, std::string, Array, Map, bool, Null> v_;
 };
+
+// Defined here, where Value is complete (clang requires it).
+inline size_t Map::size() const { return entries_.size(); }
+inline bool Map::empty() const { return entries_.empty(); }
+inline Map::const_iterator Map::begin() const { return entries_.begin(); }
+inline Map::const_iterator Map::end() const { return entries_.end(); }
 
 }  // namespace hybrid::cbor
