@@ -30,7 +30,7 @@ std::unique_ptr<SocketHidDevice> SocketHidDevice::listen_at(std::string path) {
 
 std::unique_ptr<SocketHidDevice> SocketHidDevice::adopt(int fd) {
   std::unique_ptr<SocketHidDevice> d(new SocketHidDevice());
-  d->client_fd_ = fd;
+  d->clients_.push_back(fd);
   return d;
 }
 
@@ -42,7 +42,7 @@ Status SocketHidDevice::open() {
     if (wake_fd_ < 0) return make_error("eventfd failed: " + errno_text(errno));
   }
   if (path_.empty()) {
-    if (client_fd_ < 0) return make_error("socket device: no socket to use");
+    if (clients_.empty()) return make_error("socket device: no socket to use");
     return {};
   }
   sockaddr_un addr{};
@@ -75,34 +75,28 @@ Status SocketHidDevice::open() {
   return {};
 }
 
-void SocketHidDevice::drop_client() {
-  if (client_fd_ >= 0) ::close(client_fd_);
-  client_fd_ = -1;
+void SocketHidDevice::drop_client(size_t index) {
+  ::close(clients_[index]);
+  clients_.erase(clients_.begin() + long(index));
 }
 
 Result<HidRead> SocketHidDevice::read_report(Millis timeout) {
   if (wake_fd_ < 0) return make_error("socket device is not open");
-  if (client_lost_) {
-    client_lost_ = false;
+  if (host_gone_) {
+    host_gone_ = false;
     return HidRead{HidRead::Kind::host_closed, {}};
   }
   auto deadline = Clock::now() + timeout;
   for (;;) {
-    pollfd fds[3];
-    nfds_t n = 0;
-    fds[n++] = {wake_fd_, POLLIN, 0};
-    int client_index = -1, listen_index = -1;
-    if (client_fd_ >= 0) {
-      client_index = int(n);
-      fds[n++] = {client_fd_, POLLIN, 0};
-    }
-    if (listen_fd_ >= 0) {
-      listen_index = int(n);
-      fds[n++] = {listen_fd_, POLLIN, 0};
-    }
+    std::vector<pollfd> fds;
+    fds.push_back({wake_fd_, POLLIN, 0});
+    const size_t first_client = fds.size();
+    for (int c : clients_) fds.push_back({c, POLLIN, 0});
+    const size_t listen_index = fds.size();
+    if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
     if (left < 0) left = 0;
-    int r = ::poll(fds, n, int(left));
+    int r = ::poll(fds.data(), fds.size(), int(left));
     if (r < 0) {
       if (errno == EINTR) continue;
       return make_error("poll failed: " + errno_text(errno));
@@ -114,27 +108,18 @@ Result<HidRead> SocketHidDevice::read_report(Millis timeout) {
       }
       return HidRead{HidRead::Kind::woken, {}};
     }
-    if (listen_index >= 0 && (fds[listen_index].revents & POLLIN)) {
-      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c >= 0) {
-        if (client_fd_ >= 0) {
-          log::warn(kStage, "a second client connected to {}; only one is served at a time", path_);
-          ::close(c);
-        } else {
-          log::debug(kStage, "a client connected to {}", path_);
-          client_fd_ = c;
-        }
-      }
-      continue;
-    }
-    if (client_index >= 0 && fds[client_index].revents) {
+    // Clients first: a client leaving and another arriving in the same round is common
+    // (one program closes the device, the next opens it).
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      if (!fds[first_client + i].revents) continue;
       Report report{};
-      ssize_t got = ::recv(client_fd_, report.data(), report.size(), MSG_TRUNC | MSG_DONTWAIT);
+      ssize_t got = ::recv(clients_[i], report.data(), report.size(), MSG_TRUNC | MSG_DONTWAIT);
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (got <= 0) {
-        log::debug(kStage, "the socket client went away");
-        drop_client();
-        return HidRead{HidRead::Kind::host_closed, {}};
+        drop_client(i);
+        log::debug(kStage, "a socket client went away ({} left)", clients_.size());
+        if (clients_.empty()) return HidRead{HidRead::Kind::host_closed, {}};
+        break;  // indices moved: poll again
       }
       if (size_t(got) != kReportSize) {
         log::warn(kStage, "dropping a {}-byte packet: reports are exactly {} bytes", got, kReportSize);
@@ -142,21 +127,40 @@ Result<HidRead> SocketHidDevice::read_report(Millis timeout) {
       }
       return HidRead{HidRead::Kind::report, report};
     }
+    if (listen_fd_ >= 0 && (fds[listen_index].revents & POLLIN)) {
+      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        if (clients_.size() >= kMaxClients) {
+          log::warn(kStage, "refusing a socket client: {} are connected already", clients_.size());
+          ::close(c);
+        } else {
+          clients_.push_back(c);
+          log::debug(kStage, "a socket client connected ({} now)", clients_.size());
+        }
+      }
+    }
   }
 }
 
 Status SocketHidDevice::write_report(const Report& report) {
-  if (client_fd_ < 0) return {};  // nobody has the device open: the report goes nowhere
-  ssize_t sent = ::send(client_fd_, report.data(), report.size(), MSG_NOSIGNAL);
-  if (sent == ssize_t(report.size())) return {};
-  log::debug(kStage, "writing to the socket client failed: {}", sent < 0 ? errno_text(errno) : "short write");
-  drop_client();
-  client_lost_ = true;
+  if (clients_.empty()) return {};  // nobody has the device open: the report goes nowhere
+  for (size_t i = 0; i < clients_.size();) {
+    ssize_t sent = ::send(clients_[i], report.data(), report.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent == ssize_t(report.size())) {
+      ++i;
+      continue;
+    }
+    // A client that cannot take a report (gone, or not reading at all) loses the device,
+    // as a stuck reader must not stall everyone else.
+    log::debug(kStage, "dropping a socket client: {}", sent < 0 ? errno_text(errno) : "short write");
+    drop_client(i);
+    if (clients_.empty()) host_gone_ = true;
+  }
   return {};
 }
 
 void SocketHidDevice::close() {
-  drop_client();
+  while (!clients_.empty()) drop_client(clients_.size() - 1);
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     listen_fd_ = -1;

@@ -1,10 +1,14 @@
 // A HidDevice whose "host" is a peer on a Unix SOCK_SEQPACKET socket: each packet is one
 // raw 64-byte CTAPHID report, both ways (no report-ID byte). Used by tests (a python-fido2
 // client with a custom connection class, or a socketpair in C++) and handy for tools.
+// Like a hidraw node it may be open several times at once: every connected client gets
+// every report the device sends (CTAPHID channels tell them apart), and the host counts as
+// closed when the last client leaves.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bridge/hid_device.h"
 
@@ -12,14 +16,14 @@ namespace hybrid::bridge {
 
 class SocketHidDevice : public HidDevice {
  public:
-  // Listens on `path` (replacing a stale socket file there) and serves one client at a
-  // time; a client that connects while another is served is closed at once.
+  // Listens on `path` (replacing a stale socket file there); up to kMaxClients at once.
   static std::unique_ptr<SocketHidDevice> listen_at(std::string path);
   // Uses an already connected SOCK_SEQPACKET socket (one end of a socketpair); takes
   // ownership of `fd`.
   static std::unique_ptr<SocketHidDevice> adopt(int fd);
 
   ~SocketHidDevice() override;
+  static constexpr size_t kMaxClients = 16;
 
   Status open() override;
   Result<HidRead> read_report(Millis timeout) override;
@@ -32,13 +36,13 @@ class SocketHidDevice : public HidDevice {
 
  private:
   SocketHidDevice() = default;
-  void drop_client();
+  void drop_client(size_t index);
 
   std::string path_;  // empty when adopted
   int listen_fd_ = -1;
-  int client_fd_ = -1;
+  std::vector<int> clients_;
   int wake_fd_ = -1;
-  bool client_lost_ = false;  // a write found the client gone; report it on the next read
+  bool host_gone_ = false;  // a write lost the last client; report it on the next read
 };
 
 }  // namespace hybrid::bridge
