@@ -2,6 +2,8 @@
 // timeouts, busy channels, broadcast INIT, KEEPALIVE cadence (fake clock).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "bridge/ctaphid.h"
 
 using namespace hybrid;
