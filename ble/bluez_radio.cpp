@@ -447,8 +447,8 @@ struct BluezRadio::Advertiser {
 // Unprivileged: bluetoothd runs as root but without CAP_SYS_ADMIN, and sd-bus would
 // otherwise refuse its Release call to a process of another user.
 const sd_bus_vtable BluezRadio::Advertiser::kVtable[] = {
-    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Release", "", "", &BluezRadio::Advertiser::on_release, 0),
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("Release", "", "", &BluezRadio::Advertiser::on_release, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Type", "s", &BluezRadio::Advertiser::get_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("ServiceUUIDs", "as", &BluezRadio::Advertiser::get_uuids, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("ServiceData", "a{sv}", &BluezRadio::Advertiser::get_service_data, 0,

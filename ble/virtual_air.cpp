@@ -266,6 +266,7 @@ struct VirtualAir::Impl {
     }
     for (auto id : gone) {
       log::debug("virtual-air", "{} left; its advertisement is removed", name);
+      ++counters.adverts_removed_by_disconnect;
       remove_advert(id);
     }
     for (auto it = pending.begin(); it != pending.end();) {
@@ -554,6 +555,7 @@ struct VirtualAir::Impl {
         uint64_t gone = id;
         // BlueZ does not call Release on an explicit unregister.
         self->remove_advert(gone);
+        ++self->counters.unregister_calls;
         log::info("virtual-air", "{} unregistered advertisement {}", sender, path);
         return sd_bus_reply_method_return(m, "");
       }
@@ -699,19 +701,22 @@ struct VirtualAir::Impl {
   SD_BUS_PROPERTY(name, sig, getter, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
 const sd_bus_vtable VirtualAir::Impl::kAdapterVtable[] = {
-    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("StartDiscovery", "", "", &Impl::on_start_discovery, 0),
-    SD_BUS_METHOD("StopDiscovery", "", "", &Impl::on_stop_discovery, 0),
-    SD_BUS_METHOD_WITH_NAMES("SetDiscoveryFilter", "a{sv}", SD_BUS_PARAM(properties), "", , &Impl::on_set_discovery_filter, 0),
-    SD_BUS_METHOD_WITH_NAMES("RemoveDevice", "o", SD_BUS_PARAM(device), "", , &Impl::on_remove_device, 0),
-    SD_BUS_METHOD_WITH_NAMES("GetDiscoveryFilters", "", , "as", SD_BUS_PARAM(filters), &Impl::on_get_discovery_filters, 0),
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("StartDiscovery", "", "", &Impl::on_start_discovery, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("StopDiscovery", "", "", &Impl::on_stop_discovery, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetDiscoveryFilter", "a{sv}", SD_BUS_PARAM(properties), "", ,
+                             &Impl::on_set_discovery_filter, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RemoveDevice", "o", SD_BUS_PARAM(device), "", , &Impl::on_remove_device,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetDiscoveryFilters", "", , "as", SD_BUS_PARAM(filters),
+                             &Impl::on_get_discovery_filters, SD_BUS_VTABLE_UNPRIVILEGED),
     AIR_PROP("Address", "s", &Impl::adapter_property),
     AIR_PROP("AddressType", "s", &Impl::adapter_property),
     AIR_PROP("Name", "s", &Impl::adapter_property),
     AIR_PROP("Alias", "s", &Impl::adapter_property),
     AIR_PROP("Class", "u", &Impl::adapter_property),
     SD_BUS_WRITABLE_PROPERTY("Powered", "b", &Impl::adapter_property, &Impl::set_powered, 0,
-                             SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+                             SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     AIR_PROP_CHANGING("PowerState", "s", &Impl::adapter_property),
     AIR_PROP("Discoverable", "b", &Impl::adapter_property),
     AIR_PROP("Connectable", "b", &Impl::adapter_property),
@@ -725,11 +730,11 @@ const sd_bus_vtable VirtualAir::Impl::kAdapterVtable[] = {
 };
 
 const sd_bus_vtable VirtualAir::Impl::kManagerVtable[] = {
-    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_NAMES("RegisterAdvertisement", "oa{sv}", SD_BUS_PARAM(advertisement) SD_BUS_PARAM(options),
-                             "", , &Impl::on_register_advertisement, 0),
+                             "", , &Impl::on_register_advertisement, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("UnregisterAdvertisement", "o", SD_BUS_PARAM(service), "", ,
-                             &Impl::on_unregister_advertisement, 0),
+                             &Impl::on_unregister_advertisement, SD_BUS_VTABLE_UNPRIVILEGED),
     AIR_PROP_CHANGING("ActiveInstances", "y", &Impl::manager_property),
     AIR_PROP_CHANGING("SupportedInstances", "y", &Impl::manager_property),
     AIR_PROP("SupportedIncludes", "as", &Impl::manager_property),
@@ -738,11 +743,11 @@ const sd_bus_vtable VirtualAir::Impl::kManagerVtable[] = {
 };
 
 const sd_bus_vtable VirtualAir::Impl::kDeviceVtable[] = {
-    SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Connect", "", "", &Impl::device_connect, 0),
-    SD_BUS_METHOD("Disconnect", "", "", &Impl::device_disconnect, 0),
-    SD_BUS_METHOD("Pair", "", "", &Impl::device_connect, 0),
-    SD_BUS_METHOD("CancelPairing", "", "", &Impl::device_cancel_pairing, 0),
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("Connect", "", "", &Impl::device_connect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Disconnect", "", "", &Impl::device_disconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Pair", "", "", &Impl::device_connect, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CancelPairing", "", "", &Impl::device_cancel_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
     AIR_PROP("Address", "s", &Impl::device_property),
     AIR_PROP("AddressType", "s", &Impl::device_property),
     AIR_PROP("Alias", "s", &Impl::device_property),
@@ -876,21 +881,30 @@ VirtualAirStats VirtualAir::stats() const {
   return s;
 }
 
-std::string VirtualAir::add_remote_device(std::vector<std::pair<std::string, Bytes>> service_data) {
-  std::string address;
-  {
+std::string VirtualAir::broadcast(std::vector<std::pair<std::string, Bytes>> service_data, std::string address) {
+  if (address.empty()) {
     std::lock_guard lock(impl_->mu);
     address = random_address(impl_->rng);
   }
   {
     std::lock_guard tl(impl_->task_mu);
     impl_->tasks.push_back([this, address, data = std::move(service_data)] {
+      Impl& s = *impl_;
+      for (auto& [id, a] : s.adverts) {
+        if (a.owner.empty() && a.address == address) {
+          a.service_data = data;
+          if (auto d = s.devices.find(id); d != s.devices.end()) {
+            sd_bus_emit_properties_changed(s.bus.get(), d->second->path.c_str(), kDeviceIface, "ServiceData",
+                                           nullptr);
+          }
+          return;
+        }
+      }
       Impl::Advert a;
       a.address = address;
       a.service_data = data;
-      uint64_t id = impl_->next_advert_id++;
-      impl_->adverts[id] = std::move(a);
-      impl_->sync_devices();
+      s.adverts[s.next_advert_id++] = std::move(a);
+      s.sync_devices();
     });
   }
   impl_->wake();

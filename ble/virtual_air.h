@@ -44,6 +44,8 @@ struct VirtualAirStats {
   int start_discovery_calls = 0;        // successful StartDiscovery
   int stop_discovery_calls = 0;         // successful StopDiscovery
   int sessions_ended_by_disconnect = 0; // sessions ended because the client left the bus
+  int unregister_calls = 0;             // successful UnregisterAdvertisement
+  int adverts_removed_by_disconnect = 0;  // advertisements dropped because the owner left
   int advertisements = 0;               // registered (including remote devices)
   int devices = 0;                      // Device1 objects now exported
 };
@@ -65,8 +67,10 @@ class VirtualAir {
   // Thread-safe snapshot, for tests.
   VirtualAirStats stats() const;
   // Thread-safe: a device that is not a D-Bus client (another phone, a Nearby beacon)
-  // starts broadcasting this service data (128-bit UUID string → bytes). Returns its address.
-  std::string add_remote_device(std::vector<std::pair<std::string, Bytes>> service_data);
+  // broadcasts this service data (128-bit UUID string → bytes). With the address of a
+  // device broadcast earlier, that device changes its advert (discovering clients get a
+  // PropertiesChanged for the same Device1). Returns the device's address.
+  std::string broadcast(std::vector<std::pair<std::string, Bytes>> service_data, std::string address = "");
   // Thread-safe: flips Adapter1.Powered as a user toggling Bluetooth would.
   void set_powered(bool on);
 
