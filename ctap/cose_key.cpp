@@ -66,8 +66,14 @@ Result<crypto::P256PublicKey> p256_from_cose_key(const cbor::Value& cose) {
 }
 
 Result<crypto::P256PublicKey> p256_from_cose_key_bytes(ByteView cose) {
-  HYBRID_TRY(auto v, decode_strict(cose, "COSE key"));
-  return p256_from_cose_key(v);
+  // Keys sit in authenticator data as their authenticator wrote them: any key order is
+  // fine, anything malformed (or trailing) is not.
+  cbor::DecodeOptions options;
+  options.max_depth = kMaxCborDepth;
+  options.require_canonical = false;
+  auto v = cbor::decode(cose, options);
+  if (!v.ok()) return ctap_error(StatusCode::invalid_cbor, "COSE key: " + v.error().message);
+  return p256_from_cose_key(*v);
 }
 
 Bytes p256_spki_der(const crypto::P256PublicKey& key) {

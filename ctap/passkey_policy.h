@@ -1,0 +1,103 @@
+// Passkey profiles as Microsoft Entra ID has them (../shared/spec/passkey-policy.md): each
+// profile targets groups of users and says which passkey types may be registered and
+// used (device-bound, synced), whether attestation is enforced, and an optional AAGUID
+// allow or block list. A policy file (JSON, schema in docs/ctap.md) holds several; a user
+// gets the first profile (in file order) that targets one of their groups, else the
+// default profile. Every refusal names the profile and the rule.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ctap/aaguid_table.h"
+#include "ctap/attestation.h"
+#include "ctap/credential_store.h"
+#include "ctap/x509.h"
+
+namespace hybrid::ctap {
+
+// Error::code of every relying-party refusal (verifier and policy). Kept above 0xff so
+// that they never look like CTAP statuses.
+enum class Rule : int {
+  malformed = 1001,       // the response is not well-formed
+  ceremony_type,          // clientData.type is not webauthn.create / webauthn.get
+  challenge,              // unknown, reused or expired challenge
+  origin,                 // clientData.origin is not one of ours
+  cross_origin,           // crossOrigin true or a topOrigin
+  rp_id,                  // rpIdHash is not SHA-256 of our RP ID
+  user_presence,          // UP flag missing
+  user_verification,      // UV flag missing where the profile requires it
+  attestation,            // attestation statement malformed or its signature bad
+  algorithm,              // credential key is not ES256
+  credential_unknown,     // assertion with a credential we never registered
+  credential_exists,      // registration of a credential ID that is already registered
+  user_handle,            // userHandle missing (discoverable flow) or not the credential's user
+  signature,              // assertion signature does not verify
+  sign_count,             // signature counter did not increase: possible cloned authenticator
+  backup_flags,           // BE changed since registration, or BS without BE
+  policy_passkey_types,   // synced / device-bound not allowed by the profile
+  policy_attestation,     // profile enforces attestation; this passkey is not attested to a trusted root
+  policy_allowed_aaguids, // AAGUID not on the profile's allow list
+  policy_blocked_aaguids, // AAGUID on the profile's block list
+};
+// Short stable names for logs and JSON: "origin", "passkey_types", "blocked_aaguids", …
+std::string_view rule_name(int code);
+
+enum class KeyRestriction { off, allow, block };
+
+struct PasskeyProfile {
+  std::string name;
+  std::string description;
+  std::vector<std::string> target_groups;
+  bool allow_device_bound = true;
+  bool allow_synced = true;
+  bool enforce_attestation = false;
+  KeyRestriction key_restriction = KeyRestriction::off;
+  std::vector<Aaguid> aaguids;
+  std::string user_verification = "required";  // required | preferred | discouraged
+  std::string advice;                           // appended to refusals ("use your security key")
+};
+
+// What a relying party knows about one passkey when it decides.
+struct PasskeyFacts {
+  PasskeyKind kind = PasskeyKind::synced;  // from BE
+  Aaguid aaguid{};
+  AttestationType attestation = AttestationType::none;
+  bool attestation_trusted = false;  // a packed x5c chain verified to a trusted root
+};
+
+struct PasskeyPolicy {
+  int version = 1;
+  std::vector<PasskeyProfile> profiles;
+  std::string default_profile;
+  std::map<std::string, std::vector<std::string>> groups;  // group → user names (optional directory)
+  std::vector<Certificate> attestation_roots;
+
+  // One profile, "default": both types, no attestation, no key restrictions, UV preferred.
+  static PasskeyPolicy allow_all();
+  // Strict: unknown members, unknown values and contradictions are errors. Relative root
+  // certificate paths are resolved against `base_dir`.
+  static Result<PasskeyPolicy> parse(const nlohmann::json& j, const std::string& base_dir = ".");
+  static Result<PasskeyPolicy> load(const std::string& path);
+  nlohmann::json to_json() const;  // roots as inline PEM
+
+  // The groups the policy's own directory lists `user` in.
+  std::vector<std::string> groups_of(std::string_view user) const;
+  // First profile (file order) targeting one of `groups` (plus the directory's), else default.
+  const PasskeyProfile& profile_for(std::string_view user, const std::vector<std::string>& groups) const;
+  const PasskeyProfile* find(std::string_view name) const;
+};
+
+// The profile's rules at registration and at every sign-in. Errors carry a Rule code and
+// a message naming the profile, e.g. "synced passkeys are not allowed by profile
+// 'admins'; use your security key".
+Status check_registration(const PasskeyProfile& profile, const PasskeyFacts& facts,
+                          const AaguidTable& table = AaguidTable::builtin());
+Status check_sign_in(const PasskeyProfile& profile, const PasskeyFacts& facts,
+                     const AaguidTable& table = AaguidTable::builtin());
+
+}  // namespace hybrid::ctap
