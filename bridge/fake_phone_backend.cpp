@@ -1,14 +1,25 @@
 #include "bridge/fake_phone_backend.h"
 
+#include "ctap/authenticator.h"
+
 namespace hybrid::bridge {
 
 FakePhoneBackend::FakePhoneBackend(Responder responder, Millis delay)
     : responder_(std::move(responder)), delay_(delay) {}
 
-std::unique_ptr<FakePhoneBackend> FakePhoneBackend::with_test_authenticator(Millis delay) {
-  auto authenticator = std::make_shared<TestAuthenticator>();
+namespace {
+struct SoftwarePhone {
+  ctap::CredentialStore store = ctap::CredentialStore::in_memory();
+  ctap::AutoApprover approver;
+  ctap::SoftwareAuthenticator authenticator{store, ctap::AuthenticatorConfig::for_kind(ctap::PasskeyKind::synced),
+                                            approver};
+};
+}  // namespace
+
+std::unique_ptr<FakePhoneBackend> FakePhoneBackend::with_software_authenticator(Millis delay) {
+  auto phone = std::make_shared<SoftwarePhone>();
   return std::make_unique<FakePhoneBackend>(
-      [authenticator](ByteView request) -> PhoneResponse { return authenticator->process(request); }, delay);
+      [phone](ByteView request) -> PhoneResponse { return phone->authenticator.process(request); }, delay);
 }
 
 FakePhoneBackend::~FakePhoneBackend() {

@@ -1,6 +1,7 @@
 // A PhoneBackend for tests: answers each request from a responder function (a scripted
-// reply, or TestAuthenticator::process), optionally after a delay on its own thread so
-// that cancels can arrive mid-transaction. Records what it was asked.
+// reply, or the project's software authenticator, ctap::SoftwareAuthenticator), optionally
+// after a delay on its own thread so that cancels can arrive mid-transaction. Records what
+// it was asked.
 #pragma once
 
 #include <condition_variable>
@@ -10,7 +11,6 @@
 
 #include "bridge/ctaphid.h"
 #include "bridge/phone_backend.h"
-#include "bridge/test_authenticator.h"
 
 namespace hybrid::bridge {
 
@@ -21,8 +21,9 @@ class FakePhoneBackend : public PhoneBackend {
   // delay 0: `done` runs inside start(). Otherwise it runs on a worker thread after
   // `delay`, unless cancel() comes first (then it never runs).
   explicit FakePhoneBackend(Responder responder, Millis delay = Millis(0));
-  // Answers from a fresh TestAuthenticator.
-  static std::unique_ptr<FakePhoneBackend> with_test_authenticator(Millis delay = Millis(0));
+  // Answers from a fresh ctap::SoftwareAuthenticator (synced passkeys, "none"
+  // attestation, an in-memory credential store, presence and verification always granted).
+  static std::unique_ptr<FakePhoneBackend> with_software_authenticator(Millis delay = Millis(0));
   ~FakePhoneBackend() override;
 
   void start(Bytes ctap_request, PhoneDone done) override;

@@ -46,10 +46,10 @@ void on_stop_signal(int) {
 // `--backend hybrid` stops here with an explanation instead of pretending.
 Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& args) {
   if (args.backend == "software") {
-    log::warn(kStage, "--backend software: a test authenticator in memory answers instead of a phone; "
+    log::warn(kStage, "--backend software: the project's software authenticator (in memory) answers instead of a phone; "
                       "its credentials vanish when the bridge stops");
     return std::unique_ptr<bridge::PhoneBackend>(
-        bridge::FakePhoneBackend::with_test_authenticator(bridge::Millis(args.phone_delay_ms)));
+        bridge::FakePhoneBackend::with_software_authenticator(bridge::Millis(args.phone_delay_ms)));
   }
   if (const auto* registered = bridge::find_phone_backend(args.backend)) {
     bridge::PhoneBackendConfig config;
@@ -63,7 +63,7 @@ Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& arg
     return make_error(
         "the hybrid phone backend (QR code / linked phone) is not built into this binary yet: "
         "the bridge cannot reach a phone. Available backends: " + available +
-        " (--backend software serves requests from an in-memory test authenticator)");
+        " (--backend software serves requests from the in-memory software authenticator)");
   }
   return make_error("unknown backend \"" + args.backend + "\"; available: " + available);
 }
@@ -167,7 +167,7 @@ const CommandRegistration kBridgeCommand("bridge", 60, [](CLI::App& root) {
                   "SOCK_SEQPACKET socket listening at this path (one client at a time)");
   cmd->add_option("--backend", args->backend,
                   "what answers the requests: hybrid (your phone; not built in yet) or software\n"
-                  "(an in-memory test authenticator)")
+                  "(the project's software authenticator, in memory)")
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout_seconds,
                   "seconds one phone transaction may take before the client gets\n"

@@ -1,5 +1,5 @@
 // The whole bridge loop over a real SOCK_SEQPACKET socketpair, with a FakePhoneBackend
-// (TestAuthenticator behind it) answering on its own thread: makeCredential and
+// (ctap::SoftwareAuthenticator behind it) answering on its own thread: makeCredential and
 // getAssertion verify, CANCEL mid-transaction, keepalives in real time, the host closing.
 #include <catch2/catch.hpp>
 
@@ -108,7 +108,7 @@ struct Rig {
     device = SocketHidDevice::adopt(fds[0]);
     REQUIRE(device->open().ok());
     host = std::make_unique<Host>(fds[1]);
-    backend = FakePhoneBackend::with_test_authenticator(phone_delay);
+    backend = FakePhoneBackend::with_software_authenticator(phone_delay);
     bridge = std::make_unique<Bridge>(*device, *backend);
     thread = std::thread([this] { status = bridge->run(); });
   }

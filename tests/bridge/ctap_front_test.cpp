@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "bridge/ctap_front.h"
-#include "bridge/test_authenticator.h"
+#include "bridge/fake_phone_backend.h"
 #include "cbor/codec.h"
 #include "crypto/primitives.h"
 
@@ -259,7 +259,16 @@ TEST_CASE("the real request after probes gets the whole probed list back (Firefo
 
 TEST_CASE("the phone's assertion answers the immediate second, directed getAssertion once") {
   CtapFront front;
-  TestAuthenticator phone;
+  // The project's software authenticator, answering synchronously.
+  auto backend = FakePhoneBackend::with_software_authenticator();
+  struct {
+    FakePhoneBackend* backend;
+    Bytes process(const Bytes& request) {
+      Bytes out;
+      backend->start(request, [&](PhoneResponse r) { out = r.ok() ? *r : Bytes{0x7f}; });
+      return out;
+    }
+  } phone{backend.get()};
   Bytes cdh(32, 0x42);
   // Register a discoverable credential on the "phone".
   auto mc = make_credential_params();
