@@ -74,6 +74,16 @@ Result<WsUrl> parse_ws_url(std::string_view text) {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (url.host.empty()) return make_error("tunnel URL has no host");
+  bool bracketed = !authority.empty() && authority[0] == '[';
+  for (char ch : url.host) {
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    bool ok = bracketed ? (alnum || ch == ':' || ch == '.' || ch == '%') : (alnum || ch == '.' || ch == '-' || ch == '_');
+    if (!ok) return make_error("tunnel URL has an invalid character in its host");
+  }
+  if (bracketed && url.host.find(':') == std::string::npos) {
+    return make_error("tunnel URL has a bracketed host that is not an IPv6 address");
+  }
+  if (authority.back() == ':') return make_error("tunnel URL has an empty port");
   if (!port_text.empty()) {
     unsigned value = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
