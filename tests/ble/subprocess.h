@@ -27,12 +27,17 @@ inline std::string hybrid_binary() {
 
 class Subprocess {
  public:
-  explicit Subprocess(std::vector<std::string> argv) {
+  // `extra_env` entries ("NAME=value") are added to this process's environment.
+  explicit Subprocess(std::vector<std::string> argv, std::vector<std::string> extra_env = {}) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    std::vector<char*> cenv;
+    for (char** e = environ; *e; ++e) cenv.push_back(*e);
+    for (auto& e : extra_env) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
     pid_t parent = getpid();
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -40,7 +45,7 @@ class Subprocess {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(127);
       dup2(fds[1], STDOUT_FILENO);
-      execv(cargv[0], cargv.data());
+      execve(cargv[0], cargv.data(), cenv.data());
       _exit(127);
     }
     close(fds[1]);
