@@ -68,7 +68,7 @@ Error map_bluez_error(const BluezCall& call, std::string_view name, std::string_
                            "`btmgmt find`, `hcitool lescan`) and try again");
   }
   if (name == "org.freedesktop.DBus.Error.UnknownObject" || name == "org.freedesktop.DBus.Error.UnknownInterface" ||
-      name == "org.freedesktop.DBus.Error.UnknownMethod") {
+      name == "org.freedesktop.DBus.Error.UnknownMethod" || name == "org.bluez.Error.NotSupported") {
     return radio_error(RadioError::no_adapter, "Bluetooth adapter " + adapter + " does not offer " + method + " (" +
                                                    detail + "): it was removed, or it does not support "
                                                    "Bluetooth LE; check `bluetoothctl list`");

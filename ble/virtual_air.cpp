@@ -790,12 +790,15 @@ Result<std::unique_ptr<VirtualAir>> VirtualAir::create(const std::string& bus_ad
   HYBRID_TRY_STATUS(add(sd_bus_add_filter(bus, &slot, &Impl::on_filter, impl.get()), slot, "install the error filter"));
   HYBRID_TRY_STATUS(add(sd_bus_add_object_manager(bus, &slot, "/"), slot, "export the object manager"));
   if (!impl->opt.no_adapter) {
-    HYBRID_TRY_STATUS(add(sd_bus_add_object_vtable(bus, &slot, impl->adapter_path.c_str(), kAdapterIface,
-                                                   Impl::kAdapterVtable, impl.get()),
-                          slot, "export Adapter1"));
+    // sd-bus lists an object's interfaces newest first; bluetoothd lists Adapter1 before
+    // LEAdvertisingManager1, and bluetoothctl 5.66 crashes (NULL proxy in find_ctrl) when
+    // the manager comes first. So register the manager first.
     HYBRID_TRY_STATUS(add(sd_bus_add_object_vtable(bus, &slot, impl->adapter_path.c_str(), kAdvManagerIface,
                                                    Impl::kManagerVtable, impl.get()),
                           slot, "export LEAdvertisingManager1"));
+    HYBRID_TRY_STATUS(add(sd_bus_add_object_vtable(bus, &slot, impl->adapter_path.c_str(), kAdapterIface,
+                                                   Impl::kAdapterVtable, impl.get()),
+                          slot, "export Adapter1"));
   }
   HYBRID_TRY_STATUS(add(sd_bus_match_signal(bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                             "org.freedesktop.DBus", "NameOwnerChanged", &Impl::on_name_owner_changed,

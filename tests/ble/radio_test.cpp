@@ -69,6 +69,7 @@ TEST_CASE("BlueZ and bus errors map to distinct, actionable radio errors") {
       {start, "org.bluez.Error.Blocked", RadioError::rfkill_blocked, "rfkill unblock bluetooth"},
       {start, "org.bluez.Error.InProgress", RadioError::discovery_busy, "stop other Bluetooth scanners"},
       {start, "org.freedesktop.DBus.Error.UnknownObject", RadioError::no_adapter, "bluetoothctl list"},
+      {start, "org.bluez.Error.NotSupported", RadioError::no_adapter, "does not support Bluetooth LE"},
       {start, "org.freedesktop.DBus.Error.NoReply", RadioError::dbus_failure, "restart bluetooth"},
       {start, "org.bluez.Error.Failed", RadioError::dbus_failure, "journalctl -u bluetooth"},
       {reg, "org.bluez.Error.NotPermitted", RadioError::advertising_rejected, "advertising slot"},
