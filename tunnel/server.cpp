@@ -334,12 +334,16 @@ struct TunnelServer::Impl {
     ConnState* c = find(wsi);
     if (!c) return 0;
     if (!c->out.empty()) {
-      Bytes& m = c->out.front();
-      if (scratch.size() < LWS_PRE + m.size()) scratch.resize(LWS_PRE + m.size());
-      if (!m.empty()) std::memcpy(scratch.data() + LWS_PRE, m.data(), m.size());
-      int n = lws_write(wsi, scratch.data() + LWS_PRE, m.size(), LWS_WRITE_BINARY);
-      c->out.pop_front();
-      if (n < 0) return -1;
+      // As many queued messages as the socket takes now; lws keeps any partial remainder
+      // and reports the pipe choked until it is flushed.
+      do {
+        Bytes& m = c->out.front();
+        if (scratch.size() < LWS_PRE + m.size()) scratch.resize(LWS_PRE + m.size());
+        if (!m.empty()) std::memcpy(scratch.data() + LWS_PRE, m.data(), m.size());
+        int n = lws_write(wsi, scratch.data() + LWS_PRE, m.size(), LWS_WRITE_BINARY);
+        c->out.pop_front();
+        if (n < 0) return -1;
+      } while (!c->out.empty() && !lws_send_pipe_choked(wsi));
       if (!c->out.empty() || c->closing) lws_callback_on_writable(wsi);
       return 0;
     }
@@ -450,7 +454,10 @@ Result<std::unique_ptr<TunnelServer>> TunnelServer::create(const ServerConfig& c
   auto impl = std::make_unique<Impl>(config);
   Impl* raw = impl.get();
   raw->protocols[0] = {"http", &Impl::callback, 0, 0, 0, nullptr, 0};
-  raw->protocols[1] = {"fido.cable", &Impl::callback, 0, kRxChunk, 0, nullptr, 0};
+  // tx_packet_size 0 would cap each send() at the receive-buffer size and split every
+  // larger message over several poll rounds.
+  size_t tx = std::max<size_t>(config.limits.max_message_size + 16, kRxChunk);
+  raw->protocols[1] = {"fido.cable", &Impl::callback, 0, kRxChunk, 0, nullptr, tx};
   raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
   lws_context_creation_info info;
