@@ -21,8 +21,8 @@ std::string kind_plural(PasskeyKind kind) {
 }
 
 Status check_keys(const json& j, std::initializer_list<const char*> allowed, std::string_view where) {
-  for (const auto& [key, value] : j.items()) {
-    (void)value;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = it.key();
     if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
       std::string list;
       for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
