@@ -3,12 +3,15 @@
 // matters. Every wait is bounded; the daemon and children die with the test.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <functional>
 #include <thread>
 
 #include "ble/bluez_radio.h"
 #include "ble/private_bus.h"
+#include "ble/sdbus.h"
 #include "ble/virtual_air.h"
 #include "crypto/primitives.h"
 #include "hybrid/advert.h"
@@ -510,4 +513,89 @@ TEST_CASE("no free advertising slot is an advertising error, not a permission er
   Status st = b.start_advertising(Bytes(20, 2));
   REQUIRE(is_radio_error(st.error(), RadioError::advertising_rejected));
   CHECK(contains(st.error().message, "advertising slot"));
+}
+
+TEST_CASE("a generic BlueZ client sees what bluetoothd would show: object layout, Device1 properties") {
+  Air air;
+  BluezRadio phone(air.radio_options());
+  REQUIRE(phone.start_advertising(Bytes(20, 0x5a)).ok());
+
+  auto bus = sdbus::open_bus(air.bus->address());
+  REQUIRE(bus.ok());
+  sd_bus* b = bus->get();
+  auto call = [&](sdbus::MessagePtr m) {
+    auto r = sdbus::call(b, m.get(), 5s);
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    REQUIRE_FALSE((*r)->error);
+    return std::move((*r)->message);
+  };
+  call(sdbus::new_method_call(b, "org.bluez", "/org/bluez/hci0", "org.bluez.Adapter1", "StartDiscovery"));
+  auto reply = call(sdbus::new_method_call(b, "org.bluez", "/", "org.freedesktop.DBus.ObjectManager",
+                                           "GetManagedObjects"));
+  std::map<std::string, std::vector<std::string>> interfaces;  // path → interface names in order
+  std::map<std::string, std::string> device;                   // Device1 property → rendering
+  sd_bus_message* m = reply.get();
+  REQUIRE(sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}") > 0);
+  while (sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}") > 0) {
+    const char* path = nullptr;
+    sd_bus_message_read_basic(m, 'o', &path);
+    REQUIRE(sd_bus_message_enter_container(m, 'a', "{sa{sv}}") > 0);
+    while (sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
+      const char* iface = nullptr;
+      sd_bus_message_read_basic(m, 's', &iface);
+      if (std::string(iface).rfind("org.bluez.", 0) == 0) interfaces[path].push_back(iface);
+      if (std::string(iface) == "org.bluez.Device1") {
+        sdbus::read_dict(m, [&](std::string_view key, sd_bus_message* mm) {
+          if (auto s = sdbus::read_variant_string(mm)) {
+            device[std::string(key)] = *s;
+            return true;
+          }
+          if (auto n = sdbus::read_variant_int16(mm)) {
+            device[std::string(key)] = std::to_string(*n);
+            return true;
+          }
+          if (auto sd = sdbus::read_variant_service_data(mm)) {
+            device[std::string(key)] = sd->size() == 1 ? sd->front().first + "=" + hex_encode(sd->front().second) : "?";
+            return true;
+          }
+          if (auto as = sdbus::read_variant_string_array(mm)) {
+            device[std::string(key)] = as->empty() ? "" : as->front();
+            return true;
+          }
+          device[std::string(key)] = "present";
+          return false;
+        });
+      } else {
+        sd_bus_message_skip(m, "a{sv}");
+      }
+      sd_bus_message_exit_container(m);
+    }
+    sd_bus_message_exit_container(m);
+    sd_bus_message_exit_container(m);
+  }
+  // bluetoothd registers Adapter1 before LEAdvertisingManager1, and clients depend on it
+  // (bluetoothctl 5.66 crashes when the manager comes first).
+  REQUIRE(interfaces["/org/bluez/hci0"] ==
+          std::vector<std::string>{"org.bluez.Adapter1", "org.bluez.LEAdvertisingManager1"});
+  REQUIRE(interfaces.size() == 2);  // the adapter and one device
+  std::string dev_path;
+  for (const auto& [path, ifs] : interfaces) {
+    if (path != "/org/bluez/hci0") dev_path = path;
+  }
+  CHECK(dev_path.rfind("/org/bluez/hci0/dev_", 0) == 0);
+  CHECK(interfaces[dev_path] == std::vector<std::string>{"org.bluez.Device1"});
+  std::string address = device["Address"];
+  REQUIRE(address.size() == 17);
+  std::string tail = address;
+  std::replace(tail.begin(), tail.end(), ':', '_');
+  CHECK(dev_path == "/org/bluez/hci0/dev_" + tail);
+  CHECK(device["AddressType"] == "random");
+  CHECK(device["Adapter"] == "/org/bluez/hci0");
+  CHECK(device["UUIDs"] == kFff9);
+  CHECK(device["ServiceData"] == kFff9 + "=" + hex_encode(Bytes(20, 0x5a)));
+  CHECK(std::stoi(device["RSSI"]) < 0);
+  CHECK(device.count("Name") == 0);  // no local name in the advert
+  call(sdbus::new_method_call(b, "org.bluez", "/org/bluez/hci0", "org.bluez.Adapter1", "StopDiscovery"));
+  CHECK_FALSE(air.stats().discovering);
 }
