@@ -104,7 +104,15 @@ bool offers_fido_cable(const std::string& protocols) {
   return false;
 }
 
-std::string peer_ip(lws* wsi) {
+std::string peer_ip(lws* wsi, bool trust_forwarded_for) {
+  if (trust_forwarded_for) {
+    std::string xff = header(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    auto comma = xff.rfind(',');
+    std::string last = comma == std::string::npos ? xff : xff.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') last.erase(0, 1);
+    while (!last.empty() && last.back() == ' ') last.pop_back();
+    if (!last.empty() && last.size() < 64) return last;
+  }
   char buf[128] = {0};
   lws_get_peer_simple(wsi, buf, sizeof buf);
   std::string ip(buf);
@@ -218,7 +226,7 @@ struct TunnelServer::Impl {
   }
 
   int on_http(lws* wsi, std::string_view uri) {
-    std::string ip = peer_ip(wsi);
+    std::string ip = peer_ip(wsi, config.trust_forwarded_for);
     auto now = Clock::now();
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
       return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
@@ -238,7 +246,7 @@ struct TunnelServer::Impl {
   }
 
   int on_confirm_upgrade(lws* wsi, const char* upgrade_to) {
-    std::string ip = peer_ip(wsi);
+    std::string ip = peer_ip(wsi, config.trust_forwarded_for);
     auto now = Clock::now();
     if (!upgrade_to || !iequals(upgrade_to, "websocket")) {
       return refuse(wsi, Reject::kNotWebSocket, ip, "only WebSocket upgrades are served");

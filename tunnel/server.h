@@ -21,6 +21,10 @@ struct ServerConfig {
   std::string tls_key_file;
   RoutingId routing_id{{0x2A, 0x00, 0x00}};  // this node's id, emitted upper-case
   ServerLimits limits;
+  // Behind a proxy (HAProxy with `option forwardfor`): take the client address for the
+  // per-address limits from the last X-Forwarded-For entry instead of the socket's peer.
+  // Only for servers that nobody can reach except through that proxy.
+  bool trust_forwarded_for = false;
 };
 
 class TunnelServer {

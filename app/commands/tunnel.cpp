@@ -27,6 +27,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:0";
   std::string tls_cert, tls_key, config_file, routing_id, log_level;
   bool log_json = false;
+  bool trust_forwarded_for = false;
   int64_t ttl = 0, handshake_timeout = 0, idle_timeout = 0, push_idle_timeout = 0;
   int64_t max_messages = 0, max_message_size = 0, max_pending_per_ip = 0, max_connections = 0;
   int64_t max_push_registrations = 0, max_queued_pushes = 0, max_refusals = 0, max_header_bytes = 0;
@@ -73,6 +74,9 @@ Status apply_config_file(const std::string& path, ServeArgs& a, const CLI::App& 
       else if (key == "routing_id") str(a.routing_id, "--routing-id");
       else if (key == "log_level") str(a.log_level, "--log-level");
       else if (key == "log_json") { if (!given("--log-json")) a.log_json = value.get<bool>(); }
+      else if (key == "trust_forwarded_for") {
+        if (!given("--trust-forwarded-for")) a.trust_forwarded_for = value.get<bool>();
+      }
       else if (key == "ttl_seconds") num(a.ttl, "--ttl");
       else if (key == "handshake_timeout_seconds") num(a.handshake_timeout, "--handshake-timeout");
       else if (key == "idle_timeout_seconds") num(a.idle_timeout, "--idle-timeout");
@@ -100,6 +104,7 @@ Result<tunnel::ServerConfig> build_config(const ServeArgs& a) {
   c.port = hp.second;
   c.tls_cert_file = a.tls_cert;
   c.tls_key_file = a.tls_key;
+  c.trust_forwarded_for = a.trust_forwarded_for;
   if (!a.routing_id.empty()) {
     HYBRID_TRY(c.routing_id, RoutingId::from_hex(a.routing_id, "--routing-id"));
   } else {
@@ -225,6 +230,8 @@ void install(CLI::App& root) {
   serve->add_option("--max-queued-pushes", args->max_queued_pushes, "pushes kept per offline phone (default 4)");
   serve->add_option("--max-refusals-per-ip", args->max_refusals, "refused requests per address per minute before 429 (default 600)");
   serve->add_option("--max-header-bytes", args->max_header_bytes, "largest HTTP request header block (default 4096)");
+  serve->add_flag("--trust-forwarded-for", args->trust_forwarded_for,
+                 "per-address limits use the last X-Forwarded-For entry (only behind your own proxy)");
   serve->add_flag("--log-json", args->log_json, "log one JSON object per line on stderr");
   serve->add_option("--log-level", args->log_level, "debug, info, warn, error or off (default: $HYBRID_LOG or info)");
   serve->callback([args, serve] { run_serve(*args, *serve); });

@@ -21,8 +21,9 @@ const RoutingId kRouting = *RoutingId::from_hex("2A0000", "r");
 
 struct Server {
   std::unique_ptr<TunnelServer> server;
-  explicit Server(ServerLimits limits = {}, std::string cert = "", std::string key = "") {
+  explicit Server(ServerLimits limits = {}, std::string cert = "", std::string key = "", bool trust_xff = false) {
     ServerConfig c;
+    c.trust_forwarded_for = trust_xff;
     c.routing_id = kRouting;
     c.limits = limits;
     c.tls_cert_file = std::move(cert);
@@ -384,4 +385,32 @@ TEST_CASE("tunnel_server: graceful stop closes open tunnels with 1001") {
   auto r = phone->receive(3s);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("1001") != std::string::npos);
+}
+
+TEST_CASE("tunnel_server: per-address pending limit, by peer or by X-Forwarded-For behind a proxy") {
+  ServerLimits l;
+  l.max_pending_per_ip = 1;
+  auto open_new = [](uint16_t port, const std::string& extra) {
+    auto s = std::make_unique<RawSocket>();
+    REQUIRE(s->connect(port));
+    REQUIRE(s->send_all(upgrade_request(new_tunnel_path(random_tunnel()), "fido.cable", extra)));
+    int st = s->read_status(3s);
+    return std::make_pair(st, std::move(s));
+  };
+  {
+    Server direct(l);
+    auto a = open_new(direct.port(), "X-Forwarded-For: 10.0.0.1\r\n");
+    CHECK(a.first == 101);
+    auto b = open_new(direct.port(), "X-Forwarded-For: 10.0.0.2\r\n");  // ignored: same peer
+    CHECK(b.first == 429);
+  }
+  {
+    Server proxied(l, "", "", true);
+    auto a = open_new(proxied.port(), "X-Forwarded-For: 192.0.2.7, 10.0.0.1\r\n");
+    CHECK(a.first == 101);
+    auto b = open_new(proxied.port(), "X-Forwarded-For: 10.0.0.2\r\n");
+    CHECK(b.first == 101);
+    auto c = open_new(proxied.port(), "X-Forwarded-For: 10.0.0.1\r\n");
+    CHECK(c.first == 429);
+  }
 }
