@@ -282,8 +282,12 @@ Result<GetAssertionResponse> SoftwareAuthenticator::get_assertion(const GetAsser
   // Several discoverable accounts: let the person pick, or hand them out one by one.
   std::vector<UserEntity> accounts;
   for (auto* c : candidates) accounts.push_back(c->user);
-  if (auto chosen = approver_.select_account(rp, accounts)) {
-    HYBRID_TRY(auto resp, assert_with(*candidates[*chosen], req.client_data_hash, want_up, want_uv, req.prf));
+  const AccountChoice choice = approver_.select_account(rp, accounts);
+  if (choice.kind == AccountChoice::Kind::declined) {
+    return ctap_error(StatusCode::operation_denied, "the user picked no account");
+  }
+  if (choice.kind == AccountChoice::Kind::chosen && choice.index < candidates.size()) {
+    HYBRID_TRY(auto resp, assert_with(*candidates[choice.index], req.client_data_hash, want_up, want_uv, req.prf));
     resp.user_selected = true;
     return resp;
   }

@@ -28,6 +28,16 @@ inline constexpr Aaguid kSoftwarePhoneSyncedAaguid = {0x2a, 0xbc, 0x28, 0x06, 0x
 inline constexpr Aaguid kSoftwarePhoneDeviceBoundAaguid = {0x89, 0x0b, 0xf8, 0xea, 0xf3, 0x0d, 0x4a, 0xb1,
                                                            0xb5, 0xb4, 0xd0, 0x9f, 0xf7, 0x39, 0x66, 0x47};
 
+// The answer to an account picker.
+struct AccountChoice {
+  enum class Kind { client_chooses, chosen, declined };
+  Kind kind = Kind::client_chooses;
+  size_t index = 0;
+  static AccountChoice let_client_choose() { return {}; }
+  static AccountChoice pick(size_t i) { return {Kind::chosen, i}; }
+  static AccountChoice decline() { return {Kind::declined, 0}; }
+};
+
 // Asks the person holding the phone. Implementations may block (with their own timeout);
 // the authenticator treats `false` as "denied or timed out".
 class UserApprover {
@@ -38,12 +48,12 @@ class UserApprover {
   virtual bool approve_presence(const RpEntity& rp, const UserEntity* user) = 0;
   // User verification (screen lock, biometrics): implies presence.
   virtual bool verify_user(const RpEntity& rp, const UserEntity* user) = 0;
-  // Account picker for a discoverable sign-in with several accounts: the index chosen,
-  // or nullopt to let the client choose (numberOfCredentials + getNextAssertion).
-  virtual std::optional<size_t> select_account(const RpEntity& rp, const std::vector<UserEntity>& accounts) {
+  // Account picker for a discoverable sign-in with several accounts: one chosen, none
+  // (declined), or let the client choose (numberOfCredentials + getNextAssertion).
+  virtual AccountChoice select_account(const RpEntity& rp, const std::vector<UserEntity>& accounts) {
     (void)rp;
     (void)accounts;
-    return std::nullopt;
+    return AccountChoice::let_client_choose();
   }
 };
 
@@ -60,10 +70,10 @@ class AutoApprover : public UserApprover {
     ++verification_requests;
     return verification_;
   }
-  std::optional<size_t> select_account(const RpEntity&, const std::vector<UserEntity>& accounts) override {
+  AccountChoice select_account(const RpEntity&, const std::vector<UserEntity>& accounts) override {
     ++selection_requests;
-    if (account_ && *account_ < accounts.size()) return account_;
-    return std::nullopt;
+    if (account_ && *account_ < accounts.size()) return AccountChoice::pick(*account_);
+    return AccountChoice::let_client_choose();
   }
   int presence_requests = 0;
   int verification_requests = 0;

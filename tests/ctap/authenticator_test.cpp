@@ -294,6 +294,15 @@ TEST_CASE("ctap authenticator: discoverable sign-in with several accounts uses g
     REQUIRE(call(a, Command::get_info, {}).at(0) == 0x00);
     CHECK(call(a, Command::get_next_assertion, {}) == Bytes{0x30});
   }
+  SECTION("an account picker that picks nobody declines the sign-in") {
+    struct Declining : AutoApprover {
+      AccountChoice select_account(const RpEntity&, const std::vector<UserEntity>&) override {
+        return AccountChoice::decline();
+      }
+    } declining;
+    SoftwareAuthenticator with_picker(phone.store, phone.config, declining);
+    CHECK(call(with_picker, Command::get_assertion, ga.encode()) == Bytes{0x27});
+  }
   SECTION("an account picker answers with one, userSelected") {
     AutoApprover picker(true, true, 1);
     SoftwareAuthenticator with_picker(phone.store, phone.config, picker);
