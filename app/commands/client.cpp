@@ -1,0 +1,361 @@
+// The PC's commands: `hybrid sign-in` and `hybrid register` run one hybrid transaction
+// with a phone (QR code, or a linked phone) and print the WebAuthn result as JSON;
+// `hybrid phones` lists and forgets linked phones.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "app/command_registry.h"
+#include "app/exit_codes.h"
+#include "app/keylog.h"
+#include "ble/bluez_radio.h"
+#include "crypto/primitives.h"
+#include "ctap/commands.h"
+#include "ctap/webauthn_client.h"
+#include "qr/render.h"
+#include "roles/client_transaction.h"
+#include "roles/link_store.h"
+
+namespace hybrid::app {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void on_interrupt(int) { g_interrupted = true; }
+
+struct CommonArgs {
+  std::string tunnel_override;
+  std::string ca_file;
+  int timeout_s = 120;
+  int advert_timeout_s = 60;
+  std::string dbus_address;
+  std::string adapter;
+  bool power_on = false;
+  std::string link_store;
+  bool no_linking = false;
+  std::string phone;
+  std::string qr_png;
+  bool no_qr = false;
+};
+
+void add_common(CLI::App* cmd, CommonArgs& a) {
+  cmd->add_option("--tunnel-override", a.tunnel_override,
+                  "use this tunnel server (ws://127.0.0.1:PORT or wss://host) instead of the one the phone names");
+  cmd->add_option("--ca-file", a.ca_file, "trust the CA certificates in this PEM file for wss:// (default: system CAs)");
+  cmd->add_option("--timeout", a.timeout_s, "give up after this many seconds in all (default 120)");
+  cmd->add_option("--advert-timeout", a.advert_timeout_s, "seconds to wait for the phone's BLE advert (default 60)");
+  cmd->add_option("--dbus-address", a.dbus_address,
+                  "D-Bus address of BlueZ (default: $HYBRID_DBUS_ADDRESS or the system bus; the virtual air prints one)");
+  cmd->add_option("--adapter", a.adapter, "Bluetooth adapter to use, e.g. hci0 (default: the first)");
+  cmd->add_flag("--power-on", a.power_on, "turn the Bluetooth adapter on if it is off");
+  cmd->add_option("--link-store", a.link_store, "linked phones file (default: " + roles::LinkStore::default_path() + ")");
+  cmd->add_flag("--no-linking", a.no_linking, "do not offer to remember the phone (QR key 4 = false)");
+  cmd->add_option("--phone", a.phone, "reach this linked phone without a QR code (see `hybrid phones list`)");
+  cmd->add_option("--qr-png", a.qr_png, "also write the QR code to this PNG file");
+  cmd->add_flag("--no-qr", a.no_qr, "do not draw the QR code in the terminal");
+}
+
+int exit_for(roles::ClientFailure f) {
+  using F = roles::ClientFailure;
+  switch (f) {
+    case F::bluetooth: return kBluetoothUnavailable;
+    case F::no_advert: return kNoAdvert;
+    case F::tunnel_status: return kTunnelHttpStatus;
+    case F::tls: return kTls;
+    case F::network: return kNetwork;
+    case F::handshake: return kHandshakeFailed;
+    case F::phone_closed: return kPhoneShutDown;
+    case F::cancelled: return kCancelled;
+    case F::timeout: return kTimeout;
+    case F::link_gone: return kLinkGone;
+    case F::protocol: return kHandshakeFailed;
+    case F::internal: return kInternalError;
+  }
+  return kInternalError;
+}
+
+bool should_fall_back_to_qr(roles::ClientFailure f) {
+  using F = roles::ClientFailure;
+  return f == F::link_gone || f == F::no_advert || f == F::tunnel_status || f == F::network;
+}
+
+struct Outcome {
+  int exit = kOk;
+  std::optional<roles::ClientTransactionResult> result;
+};
+
+// Runs one transaction (linked first when asked, then the QR code), with progress on
+// stderr and Ctrl-C handling. Stores linking data that arrives.
+Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& ctap_request) {
+  std::string store_path = a.link_store.empty() ? roles::LinkStore::default_path() : a.link_store;
+  roles::LinkStore links(store_path);
+  std::optional<roles::LinkRecord> linked;
+  if (!a.phone.empty()) {
+    auto found = links.find(a.phone);
+    if (!found) {
+      std::fprintf(stderr, "hybrid: %s\n", found.error().message.c_str());
+      return {kInvalidInput, {}};
+    }
+    if (!found->has_value()) {
+      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\" (see `hybrid phones list`)\n", a.phone.c_str());
+      return {kInvalidInput, {}};
+    }
+    linked = **found;
+  }
+
+  ble::BluezRadioOptions ro;
+  ro.dbus_address = a.dbus_address;
+  ro.adapter = a.adapter;
+  ro.power_on = a.power_on;
+  ble::BluezRadio radio(ro);
+
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool use_link = attempt == 0 && linked.has_value();
+    if (attempt == 1 && !linked) break;
+    roles::ClientTransactionOptions o;
+    o.tunnel_override = a.tunnel_override;
+    o.ca_file = a.ca_file;
+    o.timeout = std::chrono::seconds(a.timeout_s);
+    o.advert_timeout = std::chrono::seconds(a.advert_timeout_s);
+    o.request_type = type;
+    o.offer_linking = !a.no_linking;
+    if (use_link) o.linked_phone = linked;
+    o.on_keylog = [](const std::string& line) { append_keylog(line); };
+    o.on_progress = [&](const roles::ClientProgress& p) {
+      std::fprintf(stderr, "[%6.1fs] %s%s%s\n", p.elapsed.count() / 1000.0, std::string(roles::stage_name(p.stage)).c_str(),
+                   p.detail.empty() ? "" : ": ", p.detail.c_str());
+      if (p.stage == roles::Stage::qr_shown) {
+        if (!a.no_qr) {
+          auto art = qr::render_terminal(p.qr_url);
+          if (art) std::fprintf(stderr, "%s\n", art->c_str());
+        }
+        std::fprintf(stderr, "QR code text: %s\n", p.qr_url.c_str());
+        if (!a.qr_png.empty()) {
+          auto png = qr::render_png(p.qr_url);
+          std::ofstream f(a.qr_png, std::ios::binary);
+          if (png && f) f.write(reinterpret_cast<const char*>(png->data()), static_cast<std::streamsize>(png->size()));
+          else std::fprintf(stderr, "hybrid: could not write %s\n", a.qr_png.c_str());
+        }
+      }
+    };
+    roles::ClientTransaction tx(radio, o);
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+      while (!finished) {
+        if (g_interrupted) {
+          tx.cancel();
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    auto r = tx.run(ctap_request[0], ByteView(ctap_request).subspan(1));
+    finished = true;
+    watcher.join();
+    if (r) {
+      if (r->linking) {
+        auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);
+        if (name) std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", name->c_str(), name->c_str());
+        else std::fprintf(stderr, "hybrid: could not store the linked phone: %s\n", name.error().message.c_str());
+      }
+      return {kOk, std::move(r).value()};
+    }
+    auto f = roles::failure_of(r.error()).value_or(roles::ClientFailure::internal);
+    std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
+    if (use_link && f == roles::ClientFailure::link_gone) {
+      auto forgot = links.forget(linked->name);
+      if (forgot && *forgot) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", linked->name.c_str());
+    }
+    if (use_link && should_fall_back_to_qr(f)) {
+      std::fprintf(stderr, "hybrid: falling back to a QR code\n");
+      continue;
+    }
+    return {exit_for(f), {}};
+  }
+  return {kInternalError, {}};
+}
+
+int report_ctap_result(const Result<nlohmann::json>& json, uint8_t status) {
+  if (!json) {
+    std::fprintf(stderr, "hybrid: %s\n", json.error().message.c_str());
+    return status != 0 ? kCtapError : kInvalidInput;
+  }
+  std::cout << json->dump(2) << std::endl;
+  return kOk;
+}
+
+Result<Bytes> b64url_or_random(const std::string& text, size_t random_size, const char* what) {
+  if (text.empty()) return crypto::random_bytes(random_size);
+  auto b = base64url_decode(text);
+  if (!b) return b.error().with_context(what);
+  return b;
+}
+
+struct SignInArgs {
+  CommonArgs common;
+  std::string rp_id, origin, challenge, user_verification = "preferred";
+  std::vector<std::string> allow;
+  std::vector<std::string> prf_salts;
+};
+
+int run_sign_in(const SignInArgs& a) {
+  ctap::AuthenticationOptions o;
+  o.rp_id = a.rp_id;
+  o.origin = a.origin.empty() ? "https://" + a.rp_id : a.origin;
+  auto challenge = b64url_or_random(a.challenge, 32, "--challenge");
+  if (!challenge) return std::fprintf(stderr, "hybrid: %s\n", challenge.error().message.c_str()), kUsage;
+  o.challenge = *challenge;
+  o.user_verification = a.user_verification;
+  for (const auto& c : a.allow) {
+    auto id = base64url_decode(c);
+    if (!id) return std::fprintf(stderr, "hybrid: --allow-credential: %s\n", id.error().message.c_str()), kUsage;
+    o.allow_credentials.push_back(*id);
+  }
+  if (!a.prf_salts.empty()) {
+    ctap::PrfInputs in;
+    auto first = base64url_decode(a.prf_salts[0]);
+    if (!first) return std::fprintf(stderr, "hybrid: --prf-salt: %s\n", first.error().message.c_str()), kUsage;
+    in.first = *first;
+    if (a.prf_salts.size() > 1) {
+      auto second = base64url_decode(a.prf_salts[1]);
+      if (!second) return std::fprintf(stderr, "hybrid: --prf-salt: %s\n", second.error().message.c_str()), kUsage;
+      in.second = *second;
+    }
+    o.prf_eval = in;
+  }
+  auto prepared = ctap::prepare_authentication(o);
+  if (!prepared) return std::fprintf(stderr, "hybrid: %s\n", prepared.error().message.c_str()), kInvalidInput;
+  auto outcome = run_transaction(a.common, qr::RequestType::get_assertion, prepared->ctap_request());
+  if (outcome.exit != kOk) return outcome.exit;
+  Bytes response = concat(Bytes{outcome.result->ctap_status}, outcome.result->ctap_body);
+  return report_ctap_result(ctap::finish_authentication(*prepared, response), outcome.result->ctap_status);
+}
+
+struct RegisterArgs {
+  CommonArgs common;
+  std::string rp_id, rp_name, origin, challenge, user_name, display_name, user_id;
+  std::string attestation = "none", resident_key = "required", user_verification = "preferred";
+  std::vector<std::string> exclude;
+  bool prf = false;
+  bool cred_props = true;
+};
+
+int run_register(const RegisterArgs& a) {
+  ctap::RegistrationOptions o;
+  o.rp_id = a.rp_id;
+  if (!a.rp_name.empty()) o.rp_name = a.rp_name;
+  o.origin = a.origin.empty() ? "https://" + a.rp_id : a.origin;
+  auto challenge = b64url_or_random(a.challenge, 32, "--challenge");
+  auto uid = b64url_or_random(a.user_id, 16, "--user-id");
+  if (!challenge || !uid) return std::fprintf(stderr, "hybrid: bad --challenge or --user-id (base64url)\n"), kUsage;
+  o.challenge = *challenge;
+  o.user.id = *uid;
+  o.user.name = a.user_name;
+  o.user.display_name = a.display_name.empty() ? a.user_name : a.display_name;
+  o.attestation = a.attestation;
+  o.resident_key = a.resident_key;
+  o.user_verification = a.user_verification;
+  o.prf = a.prf;
+  o.cred_props = a.cred_props;
+  for (const auto& c : a.exclude) {
+    auto id = base64url_decode(c);
+    if (!id) return std::fprintf(stderr, "hybrid: --exclude-credential: %s\n", id.error().message.c_str()), kUsage;
+    o.exclude_credentials.push_back(*id);
+  }
+  auto prepared = ctap::prepare_registration(o);
+  if (!prepared) return std::fprintf(stderr, "hybrid: %s\n", prepared.error().message.c_str()), kInvalidInput;
+  auto outcome = run_transaction(a.common, qr::RequestType::make_credential, prepared->ctap_request());
+  if (outcome.exit != kOk) return outcome.exit;
+  Bytes response = concat(Bytes{outcome.result->ctap_status}, outcome.result->ctap_body);
+  return report_ctap_result(ctap::finish_registration(*prepared, response), outcome.result->ctap_status);
+}
+
+const char* kProgressHelp =
+    "\nProgress goes to stderr, one line per stage (QR shown, advert seen, tunnel connected,\n"
+    "handshake done, waiting for the user, done); the result (WebAuthn PublicKeyCredential JSON)\n"
+    "goes to stdout. Ctrl-C cancels: discovery stops and the tunnel closes.\n";
+
+CommandRegistration reg_client("client", 10, [](CLI::App& root) {
+  auto si = std::make_shared<SignInArgs>();
+  auto* sign_in = root.add_subcommand(
+      "sign-in", std::string("Sign in with a passkey on your phone (WebAuthn get over hybrid).") + kProgressHelp);
+  sign_in->add_option("--rp-id", si->rp_id, "relying party ID, e.g. example.com")->required();
+  sign_in->add_option("--origin", si->origin, "origin for clientDataJSON (default https://<rp-id>)");
+  sign_in->add_option("--challenge", si->challenge, "challenge, base64url (default: 32 random bytes)");
+  sign_in->add_option("--user-verification", si->user_verification, "required | preferred | discouraged")
+      ->check(CLI::IsMember({"required", "preferred", "discouraged"}));
+  sign_in->add_option("--allow-credential", si->allow, "credential ID (base64url) the RP accepts; repeatable");
+  sign_in->add_option("--prf-salt", si->prf_salts, "PRF salt (base64url); give twice for two salts")->expected(1, 2);
+  add_common(sign_in, si->common);
+  sign_in->callback([si] { set_exit_code(run_sign_in(*si)); });
+
+  auto rg = std::make_shared<RegisterArgs>();
+  auto* reg = root.add_subcommand(
+      "register", std::string("Create a passkey on your phone (WebAuthn create over hybrid).") + kProgressHelp);
+  reg->add_option("--rp-id", rg->rp_id, "relying party ID, e.g. example.com")->required();
+  reg->add_option("--rp-name", rg->rp_name, "relying party display name");
+  reg->add_option("--origin", rg->origin, "origin for clientDataJSON (default https://<rp-id>)");
+  reg->add_option("--user-name", rg->user_name, "account name, e.g. alice@example.com")->required();
+  reg->add_option("--user-display-name", rg->display_name, "display name (default: the user name)");
+  reg->add_option("--user-id", rg->user_id, "user handle, base64url (default: 16 random bytes)");
+  reg->add_option("--challenge", rg->challenge, "challenge, base64url (default: 32 random bytes)");
+  reg->add_option("--attestation", rg->attestation, "none | direct | indirect | enterprise")
+      ->check(CLI::IsMember({"none", "direct", "indirect", "enterprise"}));
+  reg->add_option("--resident-key", rg->resident_key, "required | preferred | discouraged")
+      ->check(CLI::IsMember({"required", "preferred", "discouraged"}));
+  reg->add_option("--user-verification", rg->user_verification, "required | preferred | discouraged")
+      ->check(CLI::IsMember({"required", "preferred", "discouraged"}));
+  reg->add_option("--exclude-credential", rg->exclude, "credential ID (base64url) already registered; repeatable");
+  reg->add_flag("--prf", rg->prf, "ask for the PRF extension");
+  add_common(reg, rg->common);
+  reg->callback([rg] { set_exit_code(run_register(*rg)); });
+
+  auto phones = root.add_subcommand("phones", "List or forget linked phones (remembered for sign-in without a QR code).");
+  phones->require_subcommand(1);
+  auto store = std::make_shared<std::string>();
+  phones->add_option("--link-store", *store, "linked phones file (default: " + roles::LinkStore::default_path() + ")");
+  auto* list = phones->add_subcommand("list", "Print the linked phones as JSON (no secrets).");
+  list->callback([store] {
+    roles::LinkStore links(store->empty() ? roles::LinkStore::default_path() : *store);
+    auto all = links.list();
+    if (!all) {
+      std::fprintf(stderr, "hybrid: %s\n", all.error().message.c_str());
+      set_exit_code(kInvalidInput);
+      return;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : *all) {
+      out.push_back({{"name", l.name},
+                     {"tunnel_domain", l.tunnel_override.empty() ? tunnel_domain(l.domain_id).value_or("?") : l.tunnel_override},
+                     {"public_key", hex_encode(l.phone_public_key)},
+                     {"linked_at", l.linked_at}});
+    }
+    std::cout << out.dump(2) << std::endl;
+  });
+  auto name = std::make_shared<std::string>();
+  auto* forget = phones->add_subcommand("forget", "Forget a linked phone.");
+  forget->add_option("NAME", *name, "the phone's name, as `hybrid phones list` shows it")->required();
+  forget->callback([store, name] {
+    roles::LinkStore links(store->empty() ? roles::LinkStore::default_path() : *store);
+    auto r = links.forget(*name);
+    if (!r) {
+      std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
+      set_exit_code(kInvalidInput);
+    } else if (!*r) {
+      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\"\n", name->c_str());
+      set_exit_code(kInvalidInput);
+    } else {
+      std::fprintf(stderr, "forgot \"%s\"\n", name->c_str());
+    }
+  });
+});
+
+}  // namespace
+}  // namespace hybrid::app

@@ -1,0 +1,200 @@
+// `hybrid phone`: a software phone. Scans a QR code (text or PNG), opens a tunnel,
+// advertises over BlueZ (or the virtual air), answers the handshake and serves one CTAP
+// command from its passkey store; or, with --listen, waits on the push channel for linked
+// clients. Prints one JSON line per transaction on stdout.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "app/command_registry.h"
+#include "app/exit_codes.h"
+#include "ble/bluez_radio.h"
+#include "ctap/authenticator.h"
+#include "ctap/commands.h"
+#include "ctap/credential_store.h"
+#include "roles/phone_identity.h"
+#include "roles/phone_runner.h"
+#include "roles/terminal_approver.h"
+
+namespace hybrid::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_stop(int) { g_stop = true; }
+
+struct PhoneArgs {
+  std::string qr, qr_png;
+  bool listen = false;
+  int max_transactions = 0;
+  std::string store, identity, tunnel, ca_file, kind = "synced", approve = "auto", name = "Software phone";
+  int domain_id = 0;
+  bool offer_linking = false;
+  int timeout_s = 120;
+  std::string dbus_address, adapter;
+  bool power_on = false;
+  std::string attestation;
+};
+
+std::string default_store() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? std::string(xdg) : std::string(home ? home : ".") + "/.local/share";
+  return base + "/hybrid/phone-credentials.json";
+}
+
+Result<std::string> scan_png(const std::string& path) {
+  std::string cmd = "zbarimg --raw -q '" + path + "' 2>/dev/null";
+  if (path.find('\'') != std::string::npos) return make_error("the PNG path must not contain a quote");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return make_error("could not run zbarimg (Debian package zbar-tools)");
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int rc = ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (rc != 0 || out.empty()) return make_error("no QR code found in " + path + " (zbarimg; is zbar-tools installed?)");
+  return out;
+}
+
+nlohmann::json outcome_json(const roles::PhoneOutcome& o) {
+  return {{"ok", o.status == 0},
+          {"flow", o.linked_flow ? "linked" : "qr"},
+          {"command", std::string(ctap::command_name(o.command))},
+          {"status", o.status},
+          {"status_name", std::string(ctap::status_name(o.status))},
+          {"linking_sent", o.linking_sent}};
+}
+
+int run(const PhoneArgs& a) {
+  if (a.qr.empty() && a.qr_png.empty() && !a.listen) {
+    std::fprintf(stderr, "hybrid phone: give --qr, --qr-png or --listen\n");
+    return kUsage;
+  }
+  std::string store_path = a.store.empty() ? default_store() : a.store;
+  auto kind = ctap::passkey_kind_from_name(a.kind);
+  if (!kind) return std::fprintf(stderr, "hybrid phone: %s\n", kind.error().message.c_str()), kUsage;
+  auto store = ctap::CredentialStore::open(store_path);
+  if (!store) return std::fprintf(stderr, "hybrid phone: %s\n", store.error().message.c_str()), kInvalidInput;
+  auto identity = roles::PhoneIdentity::load_or_create(a.identity.empty() ? store_path + ".identity.json" : a.identity, a.name);
+  if (!identity) return std::fprintf(stderr, "hybrid phone: %s\n", identity.error().message.c_str()), kInvalidInput;
+
+  auto config = ctap::AuthenticatorConfig::for_kind(*kind);
+  config.provider_name = a.name;
+  if (!a.attestation.empty()) {
+    auto mode = ctap::attestation_mode_from_name(a.attestation);
+    if (!mode) return std::fprintf(stderr, "hybrid phone: %s\n", mode.error().message.c_str()), kUsage;
+    config.attestation = *mode;
+  }
+  std::unique_ptr<ctap::UserApprover> approver;
+  if (a.approve == "prompt") approver = std::make_unique<roles::TerminalApprover>();
+  else approver = std::make_unique<ctap::AutoApprover>();
+  ctap::SoftwareAuthenticator authenticator(*store, config, *approver);
+
+  ble::BluezRadioOptions ro;
+  ro.dbus_address = a.dbus_address;
+  ro.adapter = a.adapter;
+  ro.power_on = a.power_on;
+  ble::BluezRadio radio(ro);
+
+  roles::PhoneOptions po;
+  po.tunnel_base = a.tunnel;
+  po.ca_file = a.ca_file;
+  po.domain_id = static_cast<uint16_t>(a.domain_id);
+  po.offer_linking = a.offer_linking;
+  po.timeout = std::chrono::seconds(a.timeout_s);
+  po.on_progress = [](const std::string& s) { std::fprintf(stderr, "phone: %s\n", s.c_str()); };
+  roles::PhoneRunner runner(radio, authenticator, *identity, po);
+
+  std::signal(SIGINT, on_stop);
+  std::signal(SIGTERM, on_stop);
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    while (!finished) {
+      if (g_stop) {
+        runner.cancel();
+        radio.cancel();
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  struct Join {
+    std::atomic<bool>& f;
+    std::thread& t;
+    ~Join() {
+      f = true;
+      t.join();
+    }
+  } join{finished, watcher};
+
+  if (a.listen) {
+    std::cout << nlohmann::json{{"ready", true}, {"contact_id_bytes", identity->contact_id().size()}}.dump() << std::endl;
+    auto st = runner.listen_for_linked_clients(a.max_transactions, [](const Result<roles::PhoneOutcome>& r) {
+      if (r) std::cout << outcome_json(*r).dump() << std::endl;
+      else std::cout << nlohmann::json{{"ok", false}, {"error", r.error().message}}.dump() << std::endl;
+    });
+    if (!st) return std::fprintf(stderr, "hybrid phone: %s\n", st.error().message.c_str()), kNetwork;
+    return g_stop ? kOk : kOk;
+  }
+
+  std::string url = a.qr;
+  if (url.empty()) {
+    auto scanned = scan_png(a.qr_png);
+    if (!scanned) return std::fprintf(stderr, "hybrid phone: %s\n", scanned.error().message.c_str()), kInvalidInput;
+    url = *scanned;
+  }
+  auto qr = qr::parse_url(url);
+  if (!qr) return std::fprintf(stderr, "hybrid phone: the QR code: %s\n", qr.error().message.c_str()), kInvalidInput;
+  std::fprintf(stderr, "phone: scanned a QR code for %s\n",
+               qr->request_type() == qr::RequestType::make_credential ? "creating a passkey" : "signing in");
+  auto outcome = runner.serve_qr(*qr);
+  if (!outcome) {
+    std::cout << nlohmann::json{{"ok", false}, {"error", outcome.error().message}}.dump() << std::endl;
+    std::fprintf(stderr, "hybrid phone: %s\n", outcome.error().message.c_str());
+    if (g_stop) return kCancelled;
+    if (ble::radio_error_of(outcome.error())) return kBluetoothUnavailable;
+    return kPhoneShutDown;
+  }
+  std::cout << outcome_json(*outcome).dump() << std::endl;
+  return outcome->status == 0 ? kOk : kCtapError;
+}
+
+CommandRegistration reg("phone", 20, [](CLI::App& root) {
+  auto a = std::make_shared<PhoneArgs>();
+  auto* cmd = root.add_subcommand(
+      "phone",
+      "A software phone (authenticator): scan a QR code and serve one passkey request over hybrid,\n"
+      "or (--listen) wait for linked clients. Passkeys live in --store; the result is one JSON line\n"
+      "per transaction on stdout.");
+  cmd->add_option("--qr", a->qr, "the QR code's text, FIDO:/…");
+  cmd->add_option("--qr-png", a->qr_png, "read the QR code from a PNG file (needs zbarimg)");
+  cmd->add_flag("--listen", a->listen, "hold the push channel open and serve linked clients until stopped");
+  cmd->add_option("--max-transactions", a->max_transactions, "with --listen: stop after this many (default: no limit)");
+  cmd->add_option("--store", a->store, "passkey store file (default: " + default_store() + ")");
+  cmd->add_option("--identity", a->identity, "the phone's identity file (default: <store>.identity.json)");
+  cmd->add_option("--tunnel", a->tunnel, "tunnel server base URL: ws://127.0.0.1:PORT or wss://host")->required();
+  cmd->add_option("--ca-file", a->ca_file, "trust the CAs in this PEM file for wss:// (default: system CAs)");
+  cmd->add_option("--domain-id", a->domain_id,
+                  "tunnel-domain number put in the advert: 0/1 assigned names, >= 256 a hashed name (default 0)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--kind", a->kind, "passkeys it creates: synced | device-bound")
+      ->check(CLI::IsMember({"synced", "device-bound"}));
+  cmd->add_option("--attestation", a->attestation, "none | packed-self | packed-x5c (default: by kind)");
+  cmd->add_option("--approve", a->approve, "auto (say yes) | prompt (ask on the terminal)")
+      ->check(CLI::IsMember({"auto", "prompt"}));
+  cmd->add_option("--name", a->name, "the phone's name shown to linked clients");
+  cmd->add_flag("--offer-linking", a->offer_linking, "send linking data when the QR code allows it");
+  cmd->add_option("--timeout", a->timeout_s, "seconds one transaction may take (default 120)");
+  cmd->add_option("--dbus-address", a->dbus_address, "D-Bus address of BlueZ or the virtual air");
+  cmd->add_option("--adapter", a->adapter, "Bluetooth adapter, e.g. hci0");
+  cmd->add_flag("--power-on", a->power_on, "turn the adapter on if it is off");
+  cmd->callback([a] { set_exit_code(run(*a)); });
+});
+
+}  // namespace
+}  // namespace hybrid::app

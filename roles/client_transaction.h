@@ -1,0 +1,106 @@
+// The PC's side of one hybrid transaction, wired end to end: QR code (or a linked phone),
+// BLE advert through a Radio, the tunnel through the tunnel client, the Noise handshake
+// and one CTAP command through ClientSession. Used by `hybrid sign-in`/`register`, the
+// kiosk and the security-key bridge. Blocking (run it on its own thread); every wait has a
+// deadline; cancel() from any thread ends it promptly and cleanly (discovery stopped,
+// tunnel closed).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ble/radio.h"
+#include "hybrid/client_session.h"
+#include "roles/link_store.h"
+
+namespace hybrid::roles {
+
+// The stages a person sees, in order (progress lines, the kiosk's live status).
+enum class Stage {
+  qr_shown,            // the QR code is ready (ClientProgress::qr_url)
+  contacting_phone,    // linked flow: /cable/contact sent, waiting for the phone
+  advert_seen,         // the phone is near
+  tunnel_connected,    // the WebSocket to the tunnel server is open
+  handshake_done,      // Noise done, encrypted channel up
+  waiting_for_user,    // the CTAP command is on the phone; the person confirms there
+  done,
+};
+std::string_view stage_name(Stage stage);  // "qr shown", "advert seen", …
+
+struct ClientProgress {
+  Stage stage;
+  std::chrono::milliseconds elapsed{0};
+  std::string detail;   // human text, no secrets
+  std::string qr_url;   // set with Stage::qr_shown
+};
+
+// Why a transaction failed; each maps to its own CLI exit code.
+enum class ClientFailure {
+  bluetooth = 1,      // no BlueZ, no adapter, powered off, blocked, no permission
+  no_advert = 2,      // nothing matched before the advert timeout
+  tunnel_status = 3,  // the tunnel server refused (HTTP status other than 410 on /contact)
+  tls = 4,
+  network = 5,
+  handshake = 6,
+  phone_closed = 7,   // the phone left before answering
+  cancelled = 8,
+  timeout = 9,        // the overall deadline
+  link_gone = 10,     // 410 on /contact: the link was forgotten
+  protocol = 11,      // the phone broke the protocol (bad post-handshake, bad frames)
+  internal = 12,
+};
+std::string_view failure_name(ClientFailure f);
+std::optional<ClientFailure> failure_of(const Error& e);
+
+struct ClientTransactionOptions {
+  // Where tunnels are: empty = the domain the advert (or the link) names, over wss://;
+  // "ws://127.0.0.1:PORT" (or wss://host) replaces it (tests, private servers).
+  std::string tunnel_override;
+  std::string ca_file;  // trust these CAs instead of the system store
+  std::chrono::milliseconds timeout{120000};        // the whole transaction
+  std::chrono::milliseconds advert_timeout{60000};  // BLE scan
+  std::chrono::milliseconds connect_timeout{15000};  // each tunnel connection
+  // After the answer, how long to wait for a late linking Update (QR flow only, when the
+  // QR offered linking and none arrived yet).
+  std::chrono::milliseconds late_update_grace{1500};
+  qr::RequestType request_type = qr::RequestType::get_assertion;
+  // QR key 4. Set to true only when there is a link store to keep what arrives.
+  bool offer_linking = false;
+  // Linked flow: reach this phone through /cable/contact instead of a QR code.
+  std::optional<LinkRecord> linked_phone;
+  std::function<void(const ClientProgress&)> on_progress;
+  // Called with each new key-log line (HYBRID_KEYLOG); may be empty.
+  std::function<void(const std::string&)> on_keylog;
+};
+
+struct ClientTransactionResult {
+  uint8_t ctap_status = 0;
+  Bytes ctap_body;                       // the CBOR response (empty on errors)
+  PostHandshakeMessage post_handshake;   // the phone's getInfo and features
+  std::optional<LinkingInfo> linking;    // verified linking data (QR flow), to store
+  uint16_t domain_id = 0;                // the tunnel domain the phone used
+  std::string phone_name;                // linked flow: the link's name
+};
+
+class ClientTransaction {
+ public:
+  ClientTransaction(ble::Radio& radio, ClientTransactionOptions options);
+  ~ClientTransaction();
+
+  // Runs the whole transaction and sends `ctap_command` ‖ `ctap_params` (one command).
+  // A CTAP error status from the phone is a result, not an Error.
+  Result<ClientTransactionResult> run(uint8_t ctap_command, ByteView ctap_params);
+
+  // From any thread (or a signal handler via a flag + this): ends run() with `cancelled`.
+  void cancel();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hybrid::roles

@@ -1,0 +1,203 @@
+#include "roles/phone_runner.h"
+
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+#include "hybrid/client_payload.h"
+#include "hybrid/domains.h"
+#include "tunnel/client.h"
+#include "tunnel/path.h"
+
+namespace hybrid::roles {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct PhoneRunner::Impl {
+  ble::Radio& radio;
+  ctap::SoftwareAuthenticator& authenticator;
+  const PhoneIdentity& identity;
+  PhoneOptions options;
+  std::atomic<bool> cancelled{false};
+  std::mutex conn_mu;
+  tunnel::TunnelConnection* conn = nullptr;
+
+  Impl(ble::Radio& r, ctap::SoftwareAuthenticator& a, const PhoneIdentity& i, PhoneOptions o)
+      : radio(r), authenticator(a), identity(i), options(std::move(o)) {}
+
+  void say(const std::string& what) {
+    log::debug("phone", "{}", what);
+    if (options.on_progress) options.on_progress(what);
+  }
+
+  Result<std::unique_ptr<tunnel::TunnelConnection>> connect(const std::string& url,
+                                                            std::vector<std::pair<std::string, std::string>> headers,
+                                                            milliseconds timeout) {
+    tunnel::ConnectOptions co;
+    co.headers = std::move(headers);
+    co.ca_file = options.ca_file;
+    co.timeout = timeout;
+    auto c = tunnel::TunnelConnection::connect(url, co);
+    if (!c) return c.error().with_context("tunnel");
+    return c;
+  }
+
+  // Runs one established transaction: advert up until the handshake, one CTAP command,
+  // then waits for the Shutdown (or the client hanging up).
+  Result<PhoneOutcome> transact(AuthenticatorSession& session, tunnel::TunnelConnection& tunnel_conn, const Advert& advert,
+                                bool linked) {
+    {
+      std::lock_guard<std::mutex> lock(conn_mu);
+      conn = &tunnel_conn;
+    }
+    struct Cleanup {
+      Impl& s;
+      ~Cleanup() {
+        s.radio.stop_advertising();
+        std::lock_guard<std::mutex> lock(s.conn_mu);
+        s.conn = nullptr;
+      }
+    } cleanup{*this};
+
+    auto adv = radio.start_advertising(advert);
+    if (!adv) return adv.error().with_context("advertising");
+    say("advertising over BLE; waiting for the client's handshake");
+
+    PhoneOutcome outcome;
+    outcome.linked_flow = linked;
+    auto deadline = Clock::now() + options.timeout;
+    bool served = false;
+    for (;;) {
+      if (cancelled) return make_error("cancelled");
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return make_error("the client did not finish the transaction in time");
+      auto msg = tunnel_conn.receive(std::min(left, milliseconds(200)));
+      if (!msg) {
+        if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+        auto st = session.on_tunnel_closed();
+        if (served) return outcome;
+        return st ? make_error("the tunnel closed: " + msg.error().message) : st.error();
+      }
+      auto out = session.on_message(*msg);
+      if (!out) return out.error();
+      for (auto& b : out->to_send) (void)tunnel_conn.send(b);
+      for (auto& e : out->events) {
+        if (std::holds_alternative<HandshakeComplete>(e)) {
+          radio.stop_advertising();  // as microG and webauthn-rs do: the advert has done its job
+          outcome.linking_sent = !linked && options.offer_linking;
+          say("handshake done; sent getInfo" + std::string(linked ? "" : " and an Update"));
+        } else if (auto* req = std::get_if<CtapRequest>(&e)) {
+          say("CTAP command 0x" + hex_encode(Bytes{req->command}) + " from the client");
+          Bytes request = concat(Bytes{req->command}, req->params);
+          Bytes response = authenticator.process(request);
+          outcome.command = req->command;
+          outcome.status = response.empty() ? 0x7f : response[0];
+          auto sent = session.send_ctap_response(response);
+          if (!sent) return sent.error();
+          for (auto& b : sent->to_send) (void)tunnel_conn.send(b);
+          served = true;
+          say("answered with status 0x" + hex_encode(Bytes{outcome.status}));
+        } else if (std::holds_alternative<ClientShutdown>(e)) {
+          say("the client ended the transaction");
+          tunnel_conn.close(1000);
+          return outcome;
+        }
+      }
+    }
+  }
+};
+
+PhoneRunner::PhoneRunner(ble::Radio& radio, ctap::SoftwareAuthenticator& authenticator, const PhoneIdentity& identity,
+                         PhoneOptions options)
+    : impl_(std::make_unique<Impl>(radio, authenticator, identity, std::move(options))) {}
+PhoneRunner::~PhoneRunner() = default;
+
+void PhoneRunner::cancel() {
+  impl_->cancelled = true;
+  std::lock_guard<std::mutex> lock(impl_->conn_mu);
+  if (impl_->conn) impl_->conn->close(1000);
+}
+
+Result<PhoneOutcome> PhoneRunner::serve_qr(const qr::QrPayload& qr) {
+  Impl& s = *impl_;
+  AuthenticatorConfig config;
+  config.get_info = s.authenticator.get_info_cbor();
+  config.domain_id = s.options.domain_id;
+  std::optional<LinkingOffer> offer;
+  if (s.options.offer_linking) offer = s.identity.make_linking_offer();
+  auto session = AuthenticatorSession::start_qr(qr, config, std::move(offer));
+  std::string url = new_tunnel_url(TunnelBase{s.options.tunnel_base}, session.tunnel_id());
+  s.say("opening a tunnel at " + s.options.tunnel_base + std::string(kNewTunnelPath) + "…");
+  HYBRID_TRY(auto conn, s.connect(url, {}, s.options.connect_timeout));
+  if (!conn->info().routing_id) return make_error("the tunnel server sent no X-caBLE-Routing-ID header");
+  Advert advert = session.on_tunnel_ready(*conn->info().routing_id);
+  return s.transact(session, *conn, advert, false);
+}
+
+Result<PhoneOutcome> PhoneRunner::serve_push(const tunnel::PushMessage& push) {
+  Impl& s = *impl_;
+  HYBRID_TRY(auto payload, ClientPayload::parse(push.client_payload));
+  AuthenticatorConfig config;
+  config.get_info = s.authenticator.get_info_cbor();
+  config.domain_id = s.options.domain_id;
+  SecretBytes secret = s.identity.link_secret(payload.link_id);
+  auto session = AuthenticatorSession::start_linked(s.identity.identity_key(), secret, payload, config);
+  std::string url = connect_url(TunnelBase{s.options.tunnel_base}, push.routing_id, push.tunnel_id);
+  s.say("a linked client is asking (" + payload.request_hint + "); joining its tunnel");
+  HYBRID_TRY(auto conn, s.connect(url, {}, s.options.connect_timeout));
+  Advert advert = session.on_tunnel_ready(push.routing_id);
+  return s.transact(session, *conn, advert, true);
+}
+
+Status PhoneRunner::listen_for_linked_clients(int max_transactions,
+                                              const std::function<void(const Result<PhoneOutcome>&)>& on_done) {
+  Impl& s = *impl_;
+  std::string url = s.options.tunnel_base + tunnel::push_path(s.identity.contact_id());
+  int served = 0;
+  int failures = 0;
+  while (!s.cancelled && (max_transactions == 0 || served < max_transactions)) {
+    auto conn = s.connect(url, {{"X-caBLE-Push-Secret", s.identity.push_secret()}}, s.options.connect_timeout);
+    if (!conn) {
+      if (++failures > 5) return conn.error();
+      s.say("push channel: " + conn.error().message + "; retrying");
+      std::this_thread::sleep_for(milliseconds(500 * failures));
+      continue;
+    }
+    failures = 0;
+    s.say("listening for linked clients on the push channel");
+    {
+      std::lock_guard<std::mutex> lock(s.conn_mu);
+      s.conn = conn->get();
+    }
+    Bytes pushed;
+    for (;;) {
+      if (s.cancelled) break;
+      auto msg = (*conn)->receive(milliseconds(250));
+      if (msg) {
+        if (msg->empty()) continue;  // keepalive
+        pushed = std::move(msg).value();
+        break;
+      }
+      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+      break;  // the push channel closed: reconnect
+    }
+    {
+      std::lock_guard<std::mutex> lock(s.conn_mu);
+      s.conn = nullptr;
+    }
+    if (pushed.empty()) continue;
+    auto push = tunnel::decode_push_message(pushed);
+    if (!push) {
+      s.say("ignoring a malformed push: " + push.error().message);
+      continue;
+    }
+    (*conn)->close(1000);
+    auto outcome = serve_push(*push);
+    if (on_done) on_done(outcome);
+    ++served;
+  }
+  return {};
+}
+
+}  // namespace hybrid::roles

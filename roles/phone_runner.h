@@ -1,0 +1,59 @@
+// The software phone's side of hybrid transactions, wired end to end: /cable/new (QR) or
+// /cable/connect (pushed by a linked client's /contact), the BLE advert through a Radio,
+// the Noise responder and the CTAP authenticator. Blocking, with deadlines; cancel() from
+// any thread. The advert stops on every exit path.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ble/radio.h"
+#include "ctap/authenticator.h"
+#include "roles/phone_identity.h"
+#include "tunnel/push_message.h"
+
+namespace hybrid::roles {
+
+struct PhoneOptions {
+  std::string tunnel_base;  // "ws://127.0.0.1:PORT" or "wss://cable.example.org"
+  std::string ca_file;
+  uint16_t domain_id = 0;   // the tunnel-domain number put in the advert (spec §6)
+  bool offer_linking = false;
+  std::chrono::milliseconds timeout{120000};          // one transaction
+  std::chrono::milliseconds connect_timeout{15000};
+  std::function<void(const std::string&)> on_progress;
+};
+
+struct PhoneOutcome {
+  uint8_t command = 0;         // the CTAP command served
+  uint8_t status = 0;          // its CTAP status
+  bool linking_sent = false;
+  bool linked_flow = false;
+};
+
+class PhoneRunner {
+ public:
+  PhoneRunner(ble::Radio& radio, ctap::SoftwareAuthenticator& authenticator, const PhoneIdentity& identity,
+              PhoneOptions options);
+  ~PhoneRunner();
+
+  // One QR-initiated transaction from a scanned QR code.
+  Result<PhoneOutcome> serve_qr(const qr::QrPayload& qr);
+  // One linked transaction from a push (the client's /contact).
+  Result<PhoneOutcome> serve_push(const tunnel::PushMessage& push);
+  // Holds the push channel open and serves every linked client until cancel() or until
+  // `max_transactions` have been served (0 = unlimited). Reconnects after failures.
+  Status listen_for_linked_clients(int max_transactions,
+                                   const std::function<void(const Result<PhoneOutcome>&)>& on_done);
+
+  void cancel();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hybrid::roles
