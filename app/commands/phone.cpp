@@ -19,7 +19,7 @@
 #include "ctap/credential_store.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
-#include "roles/terminal_approver.h"
+#include "ctap/terminal_approver.h"
 
 namespace hybrid::app {
 namespace {
@@ -91,7 +91,7 @@ int run(const PhoneArgs& a) {
     config.attestation = *mode;
   }
   std::unique_ptr<ctap::UserApprover> approver;
-  if (a.approve == "prompt") approver = std::make_unique<roles::TerminalApprover>();
+  if (a.approve == "prompt") approver = std::make_unique<ctap::TerminalApprover>(std::chrono::seconds(60));
   else approver = std::make_unique<ctap::AutoApprover>();
   ctap::SoftwareAuthenticator authenticator(*store, config, *approver);
 
