@@ -55,9 +55,10 @@ Error map_bluez_error(const BluezCall& call, std::string_view name, std::string_
       (name == "org.bluez.Error.NotPermitted" && !advertising)) {
     return radio_error(RadioError::permission_denied,
                        "not allowed to call BlueZ's " + method + " on " + std::string(call.bus) + " (" + detail +
-                           "): the D-Bus policy for org.bluez (/etc/dbus-1/system.d/bluetooth.conf) must allow "
-                           "your user; run from a logged-in local session or add the user to the `bluetooth` "
-                           "group");
+                           "): the D-Bus policy for org.bluez (bluetooth.conf in /usr/share/dbus-1/system.d or "
+                           "/etc/dbus-1/system.d) must allow your user, e.g. add it to the `bluetooth` group; "
+                           "in a container or sandbox (Flatpak, Snap), give it the host's system bus and "
+                           "org.bluez");
   }
   if (name == "org.bluez.Error.Blocked") return rfkill_blocked_error(adapter);
   if (name == "org.bluez.Error.NotReady") return powered_off_error(adapter);
