@@ -89,6 +89,10 @@ struct PhoneRunner::Impl {
           say("handshake done; sent getInfo" + std::string(linked ? "" : " and an Update"));
         } else if (auto* req = std::get_if<CtapRequest>(&e)) {
           say("CTAP command 0x" + hex_encode(Bytes{req->command}) + " from the client");
+          for (auto waited = milliseconds(0); waited < options.think_time && !cancelled; waited += milliseconds(20)) {
+            std::this_thread::sleep_for(milliseconds(20));
+          }
+          if (cancelled) return make_error("cancelled");
           Bytes request = concat(Bytes{req->command}, req->params);
           Bytes response = authenticator.process(request);
           outcome.command = req->command;

@@ -24,6 +24,8 @@ struct PhoneOptions {
   bool offer_linking = false;
   std::chrono::milliseconds timeout{120000};          // one transaction
   std::chrono::milliseconds connect_timeout{15000};
+  // Waits this long before answering each request (a person reading the prompt).
+  std::chrono::milliseconds think_time{0};
   std::function<void(const std::string&)> on_progress;
 };
 

@@ -38,6 +38,7 @@ struct PhoneArgs {
   std::string dbus_address, adapter;
   bool power_on = false;
   std::string attestation;
+  int think_time_ms = 0;
 };
 
 std::string default_store() {
@@ -107,6 +108,7 @@ int run(const PhoneArgs& a) {
   po.domain_id = static_cast<uint16_t>(a.domain_id);
   po.offer_linking = a.offer_linking;
   po.timeout = std::chrono::seconds(a.timeout_s);
+  po.think_time = std::chrono::milliseconds(a.think_time_ms);
   po.on_progress = [](const std::string& s) { std::fprintf(stderr, "phone: %s\n", s.c_str()); };
   roles::PhoneRunner runner(radio, authenticator, *identity, po);
 
@@ -190,6 +192,8 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--name", a->name, "the phone's name shown to linked clients");
   cmd->add_flag("--offer-linking", a->offer_linking, "send linking data when the QR code allows it");
   cmd->add_option("--timeout", a->timeout_s, "seconds one transaction may take (default 120)");
+  cmd->add_option("--think-time", a->think_time_ms,
+                  "milliseconds to wait before answering each request, as a person confirming would (demos, tests)");
   cmd->add_option("--dbus-address", a->dbus_address, "D-Bus address of BlueZ or the virtual air");
   cmd->add_option("--adapter", a->adapter, "Bluetooth adapter, e.g. hci0");
   cmd->add_flag("--power-on", a->power_on, "turn the adapter on if it is off");
