@@ -115,6 +115,12 @@ void run_advertise(AdvertiseArgs a) {
   }
   a.radio.advertise_service_uuid = !a.no_service_uuid;
   g_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  struct CloseStopFd {
+    ~CloseStopFd() {
+      close(g_stop_fd);
+      g_stop_fd = -1;
+    }
+  } close_stop_fd;
   install_signal_handlers();
   {
     ble::BluezRadio radio(a.radio);
@@ -145,8 +151,6 @@ void run_advertise(AdvertiseArgs a) {
     }
     radio.stop_advertising();
   }
-  close(g_stop_fd);
-  g_stop_fd = -1;
   set_exit_code(kOk);
 }
 
