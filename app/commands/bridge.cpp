@@ -108,25 +108,29 @@ int run_bridge(const BridgeArgs& args) {
     return kInternalError;
   }
 
-  bridge::Bridge bridge(*device, **backend, options);
-  g_running_bridge.store(&bridge);
-  struct sigaction sa{};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_term{}, old_int{};
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGINT, &sa, &old_int);
+  Status status;
+  bridge::BridgeStats stats;
+  {
+    bridge::Bridge bridge(*device, **backend, options);
+    g_running_bridge.store(&bridge);
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_term{}, old_int{};
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
 
-  std::cout << ready.dump() << std::endl;
-  sd_notify(0, "READY=1");
-  log::info(kStage, "serving {} with the {} backend", device->describe(), args.backend);
-  auto status = bridge.run();
-  sd_notify(0, "STOPPING=1");
+    std::cout << ready.dump() << std::endl;
+    sd_notify(0, "READY=1");
+    log::info(kStage, "serving {} with the {} backend", device->describe(), args.backend);
+    status = bridge.run();
+    sd_notify(0, "STOPPING=1");
 
-  g_running_bridge.store(nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  sigaction(SIGINT, &old_int, nullptr);
-  auto stats = bridge.stats();
+    g_running_bridge.store(nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    sigaction(SIGINT, &old_int, nullptr);
+    stats = bridge.stats();
+  }  // the bridge cancels a phone transaction still running; late answers find it gone
   device->close();
 
   const auto& f = stats.front;
