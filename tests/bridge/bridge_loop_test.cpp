@@ -232,8 +232,8 @@ TEST_CASE("keepalives arrive about every 100 ms while the phone works") {
                                  &keepalives);
   CHECK(int(response[0]) == 0);
   // 700 ms at one per 100 ms (the first at once): about 7–8. Generous bounds for a busy CI.
-  CHECK(keepalives >= 4);
-  CHECK(keepalives <= 10);
+  CHECK(keepalives >= 3);
+  CHECK(keepalives <= 12);
 }
 
 TEST_CASE("the host closing the device mid-transaction cancels the phone") {
