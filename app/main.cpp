@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return root.exit(e);
+    int code = root.exit(e);  // prints help, version or the error
+    // --help and --version exit 0; every other parse error is a bad command line.
+    return code == 0 ? 0 : hybrid::app::kUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hybrid: internal error: %s\n", e.what());
     return hybrid::app::kInternalError;

@@ -77,3 +77,11 @@ TEST_CASE("diagnostic notation") {
   Map m{{1, Bytes{0xab}}, {2, "ga"}, {3, Array{true, Value::null()}}};
   CHECK(to_diagnostic(Value(m)) == "{1: h'ab', 2: \"ga\", 3: [true, null]}");
 }
+
+TEST_CASE("text strings must be valid UTF-8") {
+  CHECK(decode(H("62c3a9")).ok());                                   // "é"
+  CHECK(decode(H("62c328")).error().message.find("UTF-8") != std::string::npos);
+  CHECK_FALSE(decode(H("62c0af")).ok());                             // overlong "/"
+  CHECK_FALSE(decode(H("63eda080")).ok());                           // a surrogate
+  CHECK(decode(H("64f09f9880")).ok());                               // an emoji
+}
