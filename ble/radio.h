@@ -69,7 +69,7 @@ class Radio {  // one per process
   // adverts from the same address with new data. Adverts cached before the scan started
   // are not reported (a linked phone's old advert would still decrypt). The callback runs
   // on the thread that called listen() and must not call back into the radio (except
-  // cancel()). Discovery is always stopped on return.
+  // cancel()). Discovery is always stopped on return. One listen() at a time per radio.
   virtual Status listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
                         std::chrono::milliseconds timeout) = 0;
 
