@@ -398,7 +398,7 @@ FrontAction CtapFront::on_phone_result(const PhoneResponse& response, TimePoint 
                kMaxMessageSize);
     return answer_status(CtapStatus::other);
   }
-  log::info(kStage, "the phone answered with status 0x{:02x} ({} bytes)", bytes[0], bytes.size());
+  log::info(kStage, "the phone answered {} ({} bytes)", ctap::status_description(bytes[0]), bytes.size());
   if (bytes[0] != uint8_t(CtapStatus::ok) || !pending) return answer(std::move(bytes));
 
   cbor::DecodeOptions opts;

@@ -25,42 +25,13 @@
 #include "bridge/ctaphid.h"
 #include "bridge/phone_backend.h"
 #include "cbor/value.h"
+#include "ctap/commands.h"
 
 namespace hybrid::bridge {
 
-// CTAP2 command bytes (CTAP 2.1 §6).
-enum class CtapCommand : uint8_t {
-  make_credential = 0x01,
-  get_assertion = 0x02,
-  get_info = 0x04,
-  client_pin = 0x06,
-  reset = 0x07,
-  get_next_assertion = 0x08,
-  bio_enrollment = 0x09,
-  credential_management = 0x0a,
-  selection = 0x0b,
-  large_blobs = 0x0c,
-  config = 0x0d,
-};
-
-// CTAP status bytes used here (CTAP 2.1 §8.2).
-enum class CtapStatus : uint8_t {
-  ok = 0x00,
-  invalid_command = 0x01,
-  invalid_parameter = 0x02,
-  invalid_length = 0x03,
-  cbor_unexpected_type = 0x11,
-  invalid_cbor = 0x12,
-  missing_parameter = 0x14,
-  unsupported_algorithm = 0x26,
-  invalid_option = 0x2c,
-  keepalive_cancel = 0x2d,
-  no_credentials = 0x2e,
-  user_action_timeout = 0x2f,
-  not_allowed = 0x30,
-  pin_auth_invalid = 0x33,
-  other = 0x7f,
-};
+// The ctap layer's command bytes and status codes, under the names the bridge uses.
+using CtapCommand = ctap::Command;
+using CtapStatus = ctap::StatusCode;
 
 // What a silent getAssertion (options.up = false) with an allowList gets.
 enum class ProbeAnswer {

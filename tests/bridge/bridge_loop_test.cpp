@@ -124,7 +124,7 @@ struct Rig {
   Status status;
 };
 
-Bytes ctap(CtapCommand cmd, const cbor::Map& params) {
+Bytes ctap_request(CtapCommand cmd, const cbor::Map& params) {
   Bytes out{uint8_t(cmd)};
   auto body = cbor::encode(cbor::Value(params));
   out.insert(out.end(), body.begin(), body.end());
@@ -169,7 +169,7 @@ TEST_CASE("makeCredential then getAssertion through the bridge verify with the n
   CHECK(rig.backend->starts() == 0);  // getInfo never reaches the phone
 
   Bytes cdh = crypto::random_bytes(32);
-  auto made = ok_body(rig.host->cbor(ch, ctap(CtapCommand::make_credential, make_credential_request(cdh))));
+  auto made = ok_body(rig.host->cbor(ch, ctap_request(CtapCommand::make_credential, make_credential_request(cdh))));
   CHECK(made.find(1)->as_text() == "none");
   const Bytes& auth_data = made.find(2)->as_bytes();
   REQUIRE(auth_data.size() > 55);
@@ -188,7 +188,7 @@ TEST_CASE("makeCredential then getAssertion through the bridge verify with the n
   cbor::Map ga{{1, "example.com"},
                {2, cdh2},
                {3, cbor::Array{cbor::Map{{"id", cred_id}, {"type", "public-key"}, {"transports", cbor::Array{"usb"}}}}}};
-  auto asserted = ok_body(rig.host->cbor(ch, ctap(CtapCommand::get_assertion, ga)));
+  auto asserted = ok_body(rig.host->cbor(ch, ctap_request(CtapCommand::get_assertion, ga)));
   const Bytes& ad = asserted.find(2)->as_bytes();
   const Bytes& sig = asserted.find(3)->as_bytes();
   CHECK(pub->verify_es256(concat(ad, cdh2), sig));
@@ -205,7 +205,7 @@ TEST_CASE("makeCredential then getAssertion through the bridge verify with the n
 TEST_CASE("CANCEL mid-transaction: KEEPALIVE_CANCEL at once, the phone is cancelled, the bridge keeps serving") {
   Rig rig(10s);  // the phone would take 10 s
   ChannelId ch = rig.host->init();
-  rig.host->write(ch, CtaphidCommand::cbor, ctap(CtapCommand::make_credential, make_credential_request(Bytes(32, 1))));
+  rig.host->write(ch, CtaphidCommand::cbor, ctap_request(CtapCommand::make_credential, make_credential_request(Bytes(32, 1))));
   // Wait until the bridge is clearly waiting for the phone (keepalives flowing).
   int keepalives = 0;
   CHECK_FALSE(rig.host->read(ch, 350ms, &keepalives).has_value());
@@ -228,7 +228,7 @@ TEST_CASE("keepalives arrive about every 100 ms while the phone works") {
   Rig rig(700ms);
   ChannelId ch = rig.host->init();
   int keepalives = 0;
-  auto response = rig.host->cbor(ch, ctap(CtapCommand::make_credential, make_credential_request(Bytes(32, 2))), 5s,
+  auto response = rig.host->cbor(ch, ctap_request(CtapCommand::make_credential, make_credential_request(Bytes(32, 2))), 5s,
                                  &keepalives);
   CHECK(int(response[0]) == 0);
   // 700 ms at one per 100 ms (the first at once): about 7–8. Generous bounds for a busy CI.
@@ -239,7 +239,7 @@ TEST_CASE("keepalives arrive about every 100 ms while the phone works") {
 TEST_CASE("the host closing the device mid-transaction cancels the phone") {
   Rig rig(10s);
   ChannelId ch = rig.host->init();
-  rig.host->write(ch, CtaphidCommand::cbor, ctap(CtapCommand::make_credential, make_credential_request(Bytes(32, 3))));
+  rig.host->write(ch, CtaphidCommand::cbor, ctap_request(CtapCommand::make_credential, make_credential_request(Bytes(32, 3))));
   CHECK(eventually([&] { return rig.backend->starts() == 1; }));
   rig.host->close_now();
   CHECK(eventually([&] { return rig.backend->cancels() >= 1; }));
@@ -250,7 +250,7 @@ TEST_CASE("a second program's requests are refused as busy while the phone works
   Rig rig(600ms);
   ChannelId a = rig.host->init();
   ChannelId b = rig.host->init();  // INIT works while idle and while busy
-  rig.host->write(a, CtaphidCommand::cbor, ctap(CtapCommand::make_credential, make_credential_request(Bytes(32, 4))));
+  rig.host->write(a, CtaphidCommand::cbor, ctap_request(CtapCommand::make_credential, make_credential_request(Bytes(32, 4))));
   CHECK(eventually([&] { return rig.backend->starts() == 1; }));
   ChannelId c = rig.host->init();
   CHECK(c != a);
