@@ -7,8 +7,11 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 
 try:
     import websockets
@@ -95,17 +98,30 @@ async def main(base):
 
 
 def run():
+    # Stand in for systemd: the server must send READY=1 once listening, STOPPING=1 on SIGTERM.
+    notify_dir = tempfile.mkdtemp(prefix="tunnel-notify-")
+    notify_path = os.path.join(notify_dir, "notify")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(5)
     proc = subprocess.Popen([BINARY, "tunnel", "serve", "--listen", "127.0.0.1:0", "--routing-id", "2a0000",
-                             "--log-level", "warn"], stdout=subprocess.PIPE, text=True)
+                             "--log-json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NOTIFY_SOCKET=notify_path))
     try:
         ready = json.loads(proc.stdout.readline())
         check(ready["ready"] is True and ready["routing_id"] == "2A0000", "ready line")
+        check(notify.recv(64) == b"READY=1", "sd_notify READY=1")
         asyncio.run(asyncio.wait_for(main(ready["url"]), 60))
         proc.terminate()
         check(proc.wait(timeout=10) == 0, "exit 0 on SIGTERM")
+        check(notify.recv(64) == b"STOPPING=1", "sd_notify STOPPING=1")
+        lines = [l for l in proc.stderr.read().splitlines() if l.strip()]
+        check(lines and all(json.loads(l)["stage"] for l in lines), "--log-json writes one JSON object per line")
     finally:
         if proc.poll() is None:
             proc.kill()
+        notify.close()
+        shutil.rmtree(notify_dir, ignore_errors=True)
     print(f"{PASSED} passed, {FAILED} failed")
     return 0 if FAILED == 0 and PASSED > 0 else 1
 
