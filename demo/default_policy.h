@@ -1,0 +1,15 @@
+// The kiosk's built-in passkey policy: demo/kiosk-policy.json, compiled in, used when
+// `hybrid kiosk` gets no --policy and by `hybrid demo`.
+#pragma once
+
+#include <string_view>
+
+#include "ctap/passkey_policy.h"
+
+namespace hybrid::demo {
+
+std::string_view default_policy_json();
+// Parsed.
+Result<ctap::PasskeyPolicy> default_policy();
+
+}  // namespace hybrid::demo

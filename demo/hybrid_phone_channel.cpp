@@ -1,0 +1,95 @@
+#include "demo/hybrid_phone_channel.h"
+
+#include "base/log.h"
+
+namespace hybrid::demo {
+namespace {
+
+constexpr std::string_view kStage = "kiosk";
+
+Error channel_error(ChannelFailure f, std::string message) { return make_error(f, std::move(message)); }
+
+// The visitor reads this on the kiosk's screen.
+std::string explain(roles::ClientFailure f, const std::string& message) {
+  switch (f) {
+    case roles::ClientFailure::bluetooth: return "the kiosk cannot use Bluetooth: " + message;
+    case roles::ClientFailure::tunnel_status:
+    case roles::ClientFailure::tls:
+    case roles::ClientFailure::network: return "the kiosk could not reach the tunnel server: " + message;
+    case roles::ClientFailure::handshake: return "the phone and the kiosk could not set up an encrypted channel: " + message;
+    case roles::ClientFailure::phone_closed: return "the phone went away before answering";
+    case roles::ClientFailure::timeout: return "the phone took too long to answer";
+    case roles::ClientFailure::protocol: return "the phone broke the protocol: " + message;
+    default: return message;
+  }
+}
+
+}  // namespace
+
+HybridPhoneChannel::HybridPhoneChannel(ble::Radio& radio, HybridChannelOptions options)
+    : radio_(radio), options_(std::move(options)) {}
+
+void HybridPhoneChannel::cancel() {
+  std::lock_guard lock(mu_);
+  cancel_pending_ = true;
+  if (running_) running_->cancel();
+}
+
+void HybridPhoneChannel::clear_cancel() {
+  std::lock_guard lock(mu_);
+  cancel_pending_ = false;
+}
+
+Result<ChannelAnswer> HybridPhoneChannel::exchange(qr::RequestType type, ByteView ctap_request,
+                                                   std::chrono::milliseconds qr_timeout,
+                                                   const std::function<void(const ChannelProgress&)>& on_progress) {
+  if (ctap_request.empty()) return channel_error(ChannelFailure::failed, "empty CTAP request");
+  // A cancel() that reached the radio after the previous transaction had finished its scan
+  // stays pending in the radio and ends the next scan at once; that is not a cancel of
+  // this exchange, so it is retried once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    roles::ClientTransactionOptions o;
+    o.tunnel_override = options_.tunnel_override;
+    o.ca_file = options_.ca_file;
+    o.request_type = type;
+    o.advert_timeout = qr_timeout;
+    o.timeout = qr_timeout + options_.after_advert_timeout;
+    o.on_progress = [&](const roles::ClientProgress& p) {
+      switch (p.stage) {
+        case roles::Stage::qr_shown: on_progress({ChannelStage::qr_shown, p.qr_url}); break;
+        case roles::Stage::advert_seen: on_progress({ChannelStage::phone_nearby, ""}); break;
+        case roles::Stage::tunnel_connected:
+        case roles::Stage::handshake_done: on_progress({ChannelStage::connected, ""}); break;
+        case roles::Stage::waiting_for_user: on_progress({ChannelStage::waiting_for_user, ""}); break;
+        default: break;
+      }
+    };
+    roles::ClientTransaction transaction(radio_, std::move(o));
+    {
+      std::lock_guard lock(mu_);
+      if (cancel_pending_) return channel_error(ChannelFailure::cancelled, "cancelled");
+      running_ = &transaction;
+    }
+    auto result = transaction.run(ctap_request[0], ctap_request.subspan(1));
+    bool asked_to_cancel;
+    {
+      std::lock_guard lock(mu_);
+      running_ = nullptr;
+      asked_to_cancel = cancel_pending_;
+    }
+    if (result.ok()) return ChannelAnswer{result->ctap_status, std::move(result->ctap_body)};
+    const Error& e = result.error();
+    auto f = roles::failure_of(e);
+    if (f == roles::ClientFailure::cancelled) {
+      if (asked_to_cancel) return channel_error(ChannelFailure::cancelled, "cancelled");
+      log::debug(kStage, "a stale cancel ended the scan; starting again");
+      continue;
+    }
+    if (f == roles::ClientFailure::no_advert) return channel_error(ChannelFailure::no_phone, e.message);
+    log::warn(kStage, "the hybrid transaction failed ({}): {}", f ? roles::failure_name(*f) : "?", e.message);
+    return channel_error(ChannelFailure::failed, f ? explain(*f, e.message) : e.message);
+  }
+  return channel_error(ChannelFailure::cancelled, "cancelled");
+}
+
+}  // namespace hybrid::demo

@@ -1,0 +1,312 @@
+#include "demo/kiosk_rp.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <chrono>
+#include <set>
+
+#include "base/log.h"
+#include "crypto/primitives.h"
+#include "ctap/auth_data.h"
+#include "ctap/commands.h"
+#include "ctap/make_credential.h"
+
+namespace hybrid::demo {
+namespace {
+
+using nlohmann::json;
+constexpr std::string_view kStage = "kiosk";
+
+bool is_policy_rule(int code) {
+  return code >= static_cast<int>(ctap::Rule::policy_passkey_types) &&
+         code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+}
+bool is_rule(int code) {
+  return code >= static_cast<int>(ctap::Rule::malformed) && code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+}
+
+VisitOutcome failed(std::string reason) {
+  VisitOutcome o;
+  o.kind = OutcomeKind::failed;
+  o.reason = std::move(reason);
+  return o;
+}
+
+std::string attestation_label(const ctap::MakeCredentialResponse& r) {
+  if (r.fmt == ctap::kFmtNone) return "none";
+  if (r.fmt == ctap::kFmtPacked) return r.att_stmt.find(std::string_view("x5c")) ? "basic" : "self";
+  return "unsupported";
+}
+
+json profile_json(const ctap::PasskeyProfile& p, const ctap::AaguidTable& table) {
+  json types = json::array();
+  if (p.allow_device_bound) types.push_back("device-bound");
+  if (p.allow_synced) types.push_back("synced");
+  json aaguids = json::array();
+  for (const auto& a : p.aaguids) aaguids.push_back(table.describe(a));
+  const char* restriction = p.key_restriction == ctap::KeyRestriction::allow   ? "allow"
+                            : p.key_restriction == ctap::KeyRestriction::block ? "block"
+                                                                               : "off";
+  return json{{"name", p.name},
+              {"description", p.description},
+              {"target_groups", p.target_groups},
+              {"passkey_types", types},
+              {"enforce_attestation", p.enforce_attestation},
+              {"key_restrictions", restriction},
+              {"aaguids", aaguids},
+              {"user_verification", p.user_verification}};
+}
+
+}  // namespace
+
+std::string_view ceremony_kind_name(CeremonyKind kind) {
+  return kind == CeremonyKind::sign_in ? "sign_in" : "register";
+}
+
+std::string_view outcome_kind_name(OutcomeKind kind) {
+  switch (kind) {
+    case OutcomeKind::signed_in: return "signed_in";
+    case OutcomeKind::registered: return "registered";
+    case OutcomeKind::refused: return "refused";
+    case OutcomeKind::failed: return "failed";
+  }
+  return "failed";
+}
+
+json PasskeyView::to_json() const {
+  return json{{"kind", kind},
+              {"provider", provider},
+              {"provider_verified", provider_verified},
+              {"attested", attested},
+              {"attestation", attestation},
+              {"aaguid", aaguid}};
+}
+
+json VisitOutcome::to_json() const {
+  json j{{"kind", outcome_kind_name(kind)},
+         {"user", user_name},
+         {"display_name", display_name},
+         {"profile", profile},
+         {"rule", rule},
+         {"reason", reason}};
+  j["passkey"] = passkey ? passkey->to_json() : json(nullptr);
+  return j;
+}
+
+std::string display_name_for(std::string_view user_name) {
+  std::string out(user_name);
+  bool start = true;
+  for (char& c : out) {
+    if (start && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    start = (c == '-' || c == '.' || c == '_');
+  }
+  return out;
+}
+
+KioskRelyingParty::KioskRelyingParty(KioskRpConfig config, AccountStore& store, const ctap::AaguidTable& table)
+    : store_(store),
+      table_(table),
+      origin_(config.rp.origins.empty() ? "https://" + config.rp.rp_id : config.rp.origins.front()),
+      rp_(config.rp, std::move(config.policy), table) {}
+
+const ctap::PasskeyProfile& KioskRelyingParty::profile_of(const ctap::UserAccount& account) const {
+  return rp_.profile_for(account);
+}
+
+Result<Ceremony> KioskRelyingParty::begin_sign_in() {
+  json options;
+  {
+    std::lock_guard lock(mu_);
+    options = rp_.begin_authentication();
+  }
+  HYBRID_TRY(auto opts, ctap::AuthenticationOptions::from_json(options, origin_));
+  HYBRID_TRY(auto prepared, ctap::prepare_authentication(opts, nullptr));
+  Ceremony c;
+  c.kind = CeremonyKind::sign_in;
+  c.request_type = qr::RequestType::get_assertion;
+  c.ctap_request = prepared.ctap_request();
+  c.authentication = std::move(prepared);
+  return c;
+}
+
+Result<Ceremony> KioskRelyingParty::begin_registration(const std::string& user_name, const std::string& display_name) {
+  HYBRID_TRY_STATUS(check_account_name(user_name));
+  HYBRID_TRY(auto existing, store_.find_account(user_name));
+  Ceremony c;
+  c.kind = CeremonyKind::registration;
+  c.request_type = qr::RequestType::make_credential;
+  std::vector<ctap::RegisteredCredential> creds;
+  if (existing) {
+    c.account = *existing;
+    HYBRID_TRY(creds, store_.credentials_of(user_name));
+  } else {
+    c.new_account = true;
+    c.account.name = user_name;
+    c.account.display_name = display_name.empty() ? display_name_for(user_name) : display_name;
+    c.account.handle = crypto::random_bytes(16);
+  }
+  json options;
+  {
+    std::lock_guard lock(mu_);
+    options = rp_.begin_registration(c.account, creds);
+  }
+  HYBRID_TRY(auto opts, ctap::RegistrationOptions::from_json(options, origin_));
+  HYBRID_TRY(auto prepared, ctap::prepare_registration(opts, nullptr));
+  c.ctap_request = prepared.ctap_request();
+  c.registration = std::move(prepared);
+  return c;
+}
+
+VisitOutcome KioskRelyingParty::finish(const Ceremony& ceremony, uint8_t ctap_status, ByteView ctap_body) {
+  Bytes response;
+  response.reserve(ctap_body.size() + 1);
+  response.push_back(ctap_status);
+  response.insert(response.end(), ctap_body.begin(), ctap_body.end());
+  VisitOutcome out = ceremony.kind == CeremonyKind::registration ? finish_registration(ceremony, response)
+                                                                 : finish_sign_in(ceremony, response);
+  log::info(kStage, "{} finished: {}{}", ceremony_kind_name(ceremony.kind), outcome_kind_name(out.kind),
+            out.rule.empty() ? "" : " (rule " + out.rule + ")");
+  return out;
+}
+
+PasskeyView KioskRelyingParty::view_of(const ctap::RegisteredCredential& c) const {
+  PasskeyView v;
+  v.kind = std::string(ctap::passkey_kind_name(c.kind()));
+  v.provider = table_.describe(c.aaguid);
+  v.attested = c.attestation_trusted;
+  v.provider_verified = c.attestation_trusted;
+  v.attestation = std::string(ctap::attestation_type_name(c.attestation_type));
+  v.aaguid = ctap::aaguid_to_string(c.aaguid);
+  return v;
+}
+
+VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView response) {
+  const auto& prepared = *c.registration;
+  auto client_json = ctap::finish_registration(prepared, response);
+  if (!client_json.ok()) return failed(client_json.error().message);
+
+  const ctap::PasskeyProfile& profile = profile_of(c.account);
+  Result<ctap::RegisteredCredential> reg = make_error("not verified");
+  {
+    std::lock_guard lock(mu_);
+    reg = rp_.finish_registration(*client_json, c.account, [&](ByteView id) { return store_.credential_exists(id); });
+  }
+  VisitOutcome out;
+  out.user_name = c.account.name;
+  out.display_name = c.account.display_name;
+  out.profile = profile.name;
+  if (!reg.ok()) {
+    const Error& e = reg.error();
+    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.reason = e.message;
+    // Show what was offered (the claim, since it was not accepted).
+    if (auto mc = ctap::MakeCredentialResponse::decode(response.subspan(1)); mc.ok()) {
+      if (auto ad = ctap::AuthenticatorData::parse(mc->auth_data); ad.ok() && ad->attested) {
+        PasskeyView v;
+        v.kind = ad->backup_eligible() ? "synced" : "device-bound";
+        v.provider = table_.describe(ad->attested->aaguid);
+        v.attestation = attestation_label(*mc);
+        v.aaguid = ctap::aaguid_to_string(ad->attested->aaguid);
+        out.passkey = v;
+      }
+    }
+    if (!is_policy_rule(e.code)) out.profile.clear();
+    return out;
+  }
+  if (c.new_account) {
+    auto existing = store_.find_account(c.account.name);
+    if (!existing.ok()) return failed(existing.error().message);
+    if (!*existing) {
+      if (auto st = store_.add_account(c.account); !st.ok()) return failed(st.error().message);
+    } else if (existing->value().handle != c.account.handle) {
+      return failed("the account '" + c.account.name + "' was created by another visit at the same time; try again");
+    }
+  }
+  if (auto st = store_.add_credential(*reg); !st.ok()) return failed(st.error().message);
+  out.kind = OutcomeKind::registered;
+  out.profile = reg->profile.empty() ? profile.name : reg->profile;
+  out.passkey = view_of(*reg);
+  return out;
+}
+
+VisitOutcome KioskRelyingParty::finish_sign_in(const Ceremony& c, ByteView response) {
+  const auto& prepared = *c.authentication;
+  auto client_json = ctap::finish_authentication(prepared, response);
+  if (!client_json.ok()) return failed(client_json.error().message);
+
+  std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> seen;
+  auto lookup = [&](ByteView id) -> std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> {
+    auto cred = store_.find_credential(id);
+    if (!cred.ok() || !*cred) return std::nullopt;
+    auto account = store_.find_account(cred->value().user_name);
+    if (!account.ok() || !*account) return std::nullopt;
+    seen = std::make_pair(**cred, **account);
+    return seen;
+  };
+  Result<ctap::AssertionOutcome> result = make_error("not verified");
+  {
+    std::lock_guard lock(mu_);
+    result = rp_.finish_authentication(*client_json, lookup);
+  }
+  VisitOutcome out;
+  if (!result.ok()) {
+    const Error& e = result.error();
+    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.reason = e.message;
+    if (seen) {
+      out.user_name = seen->second.name;
+      out.display_name = seen->second.display_name;
+      if (is_policy_rule(e.code)) out.profile = profile_of(seen->second).name;
+      out.passkey = view_of(seen->first);
+    }
+    return out;
+  }
+  if (auto st = store_.update_credential(result->credential); !st.ok()) {
+    log::warn(kStage, "could not record the sign-in: {}", st.error().message);
+  }
+  out.kind = OutcomeKind::signed_in;
+  out.user_name = result->user.name;
+  out.display_name = result->user.display_name;
+  out.profile = result->profile;
+  out.passkey = view_of(result->credential);
+  return out;
+}
+
+json KioskRelyingParty::directory_json() const {
+  const auto& policy = rp_.policy();
+  std::set<std::string> names;
+  for (const auto& [group, members] : policy.groups) names.insert(members.begin(), members.end());
+  if (auto accounts = store_.accounts(); accounts.ok()) {
+    for (const auto& a : *accounts) names.insert(a.name);
+  }
+  json out = json::array();
+  for (const auto& name : names) {
+    ctap::UserAccount a;
+    a.name = name;
+    size_t passkeys = 0;
+    if (auto found = store_.find_account(name); found.ok() && *found) a = **found;
+    if (auto creds = store_.credentials_of(name); creds.ok()) passkeys = creds->size();
+    const auto& profile = profile_of(a);
+    out.push_back(json{{"name", name},
+                       {"display_name", a.display_name.empty() ? display_name_for(name) : a.display_name},
+                       {"groups", policy.groups_of(name)},
+                       {"profile", profile.name},
+                       {"passkeys", passkeys}});
+  }
+  return out;
+}
+
+json KioskRelyingParty::profiles_json() const {
+  json out = json::array();
+  for (const auto& p : rp_.policy().profiles) {
+    json j = profile_json(p, table_);
+    j["default"] = p.name == rp_.policy().default_profile;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace hybrid::demo

@@ -1,0 +1,347 @@
+#include "demo/kiosk_server.h"
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "demo/web_assets.h"
+#include "tunnel/lws_log.h"
+
+namespace hybrid::demo {
+namespace {
+
+using nlohmann::json;
+constexpr std::string_view kStage = "kiosk-http";
+constexpr const char* kProtocol = "hybrid-kiosk";
+constexpr size_t kMaxMessage = 4096;  // the page only ever sends small commands
+constexpr size_t kMaxQueued = 16;     // error replies per connection
+
+// The page loads nothing from elsewhere; scripts and styles only from this origin.
+constexpr std::string_view kSecurityHeaders =
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Cross-Origin-Resource-Policy: same-origin\r\n";
+
+std::string status_text(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    default: return "Error";
+  }
+}
+
+std::string http_response(int status, std::string_view content_type, std::string_view body) {
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
+  if (!content_type.empty()) r += "Content-Type: " + std::string(content_type) + "\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (status == 405) r += "Allow: GET\r\n";
+  r += kSecurityHeaders;
+  r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+  r += body;
+  return r;
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0) return "";
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  int got = lws_hdr_copy(wsi, s.data(), n + 1, token);
+  if (got < 0) return "";
+  s.resize(static_cast<size_t>(got));
+  return s;
+}
+
+struct Conn {
+  uint64_t sent_seq = 0;
+  bool sent_any = false;
+  std::deque<std::string> out;  // replies to this page (errors)
+  std::string rx;
+  bool rx_oversized = false;
+};
+
+}  // namespace
+
+struct KioskServer::Impl {
+  Kiosk& kiosk;
+  KioskServerConfig config;
+  lws_context* context = nullptr;
+  uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};
+  bool done = false;
+  lws_protocols protocols[3]{};
+  std::unordered_map<lws*, Conn> conns;
+  std::unordered_set<lws*> http_pending;  // replies waiting to drain before close
+  std::string scratch;
+
+  Impl(Kiosk& k, KioskServerConfig c) : kiosk(k), config(std::move(c)) {}
+
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+  int handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
+
+  int reply(lws* wsi, int status, std::string_view type, std::string_view body) {
+    std::string r = http_response(status, type, body);
+    std::string buf(LWS_PRE, '\0');
+    buf += r;
+    int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, r.size(), LWS_WRITE_HTTP_HEADERS);
+    if (n < 0) return -1;
+    if (lws_partial_buffered(wsi)) {
+      http_pending.insert(wsi);
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+    return -1;  // sent: close the connection
+  }
+
+  int on_http(lws* wsi, std::string_view path) {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+      return reply(wsi, 405, "text/plain; charset=utf-8", "only GET is served here\n");
+    }
+    if (const WebAsset* a = find_web_asset(path)) return reply(wsi, 200, a->content_type, a->body);
+    if (path == "/api/state") return reply(wsi, 200, "application/json", kiosk.state_json().dump() + "\n");
+    if (path == "/healthz") return reply(wsi, 200, "text/plain; charset=utf-8", "ok\n");
+    if (path == "/favicon.ico") return reply(wsi, 204, "", "");
+    return reply(wsi, 404, "text/plain; charset=utf-8", "not found\n");
+  }
+
+  // Only pages served by this kiosk may open the status socket (no cross-site WebSocket).
+  bool upgrade_allowed(lws* wsi) {
+    if (header(wsi, WSI_TOKEN_GET_URI) != "/status") return false;
+    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    if (origin.empty()) return true;  // not a browser
+    const std::string host = header(wsi, WSI_TOKEN_HOST);
+    return origin == "http://" + host || origin == "https://" + host;
+  }
+
+  void on_message(Conn& c, std::string_view text) {
+    auto j = json::parse(text, nullptr, false);
+    auto fail = [&](std::string msg) {
+      if (c.out.size() < kMaxQueued) c.out.push_back(json{{"type", "error"}, {"message", std::move(msg)}}.dump());
+    };
+    if (!j.is_object() || !j.contains("action") || !j["action"].is_string()) {
+      fail("the kiosk did not understand that request");
+      return;
+    }
+    const std::string action = j["action"].get<std::string>();
+    if (action == "sign_in" || action == "cancel") {
+      kiosk.request_sign_in();
+    } else if (action == "register") {
+      const std::string user = j.value("user", std::string());
+      const std::string display = j.contains("display_name") && j["display_name"].is_string()
+                                      ? j["display_name"].get<std::string>()
+                                      : std::string();
+      if (auto st = kiosk.request_registration(user, display); !st.ok()) fail(st.error().message);
+    } else {
+      fail("unknown action \"" + action.substr(0, 32) + "\"");
+    }
+  }
+
+  int write_text(lws* wsi, const std::string& text) {
+    scratch.assign(LWS_PRE, '\0');
+    scratch += text;
+    int n = lws_write(wsi, reinterpret_cast<unsigned char*>(scratch.data()) + LWS_PRE, text.size(), LWS_WRITE_TEXT);
+    return n < static_cast<int>(text.size()) ? -1 : 0;
+  }
+
+  int on_writeable(lws* wsi) {
+    auto it = conns.find(wsi);
+    if (it == conns.end()) return -1;
+    Conn& c = it->second;
+    if (!c.out.empty()) {
+      std::string m = std::move(c.out.front());
+      c.out.pop_front();
+      if (write_text(wsi, m) < 0) return -1;
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+    const uint64_t seq = kiosk.seq();
+    if (!c.sent_any || seq > c.sent_seq) {
+      json state = kiosk.state_json();
+      c.sent_seq = state.value("seq", seq);
+      c.sent_any = true;
+      if (write_text(wsi, state.dump()) < 0) return -1;
+      if (kiosk.seq() > c.sent_seq) lws_callback_on_writable(wsi);
+    }
+    return 0;
+  }
+};
+
+int KioskServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  lws_context* ctx = lws_get_context(wsi);
+  auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
+  if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  return self->handle(wsi, reason, in, len);
+}
+
+int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_HTTP:
+      return on_http(wsi, in ? std::string_view(static_cast<const char*>(in)) : std::string_view());
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (http_pending.count(wsi) && !lws_partial_buffered(wsi)) return -1;
+      return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      if (!upgrade_allowed(wsi)) {
+        log::info(kStage, "refused a status socket from another origin or path");
+        return 1;
+      }
+      return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+      conns[wsi] = Conn{};
+      lws_callback_on_writable(wsi);
+      return 0;
+    case LWS_CALLBACK_RECEIVE: {
+      auto it = conns.find(wsi);
+      if (it == conns.end()) return -1;
+      Conn& c = it->second;
+      if (lws_is_first_fragment(wsi)) {
+        c.rx.clear();
+        c.rx_oversized = false;
+      }
+      if (c.rx.size() + len > kMaxMessage) c.rx_oversized = true;
+      else c.rx.append(static_cast<const char*>(in), len);
+      if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+        if (c.rx_oversized) {
+          lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+          return -1;
+        }
+        on_message(c, c.rx);
+        c.rx.clear();
+        if (!c.out.empty()) lws_callback_on_writable(wsi);
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      if (stop_requested) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, nullptr, 0);
+        return -1;
+      }
+      return on_writeable(wsi);
+    case LWS_CALLBACK_CLOSED:
+      conns.erase(wsi);
+      return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+      http_pending.erase(wsi);
+      conns.erase(wsi);
+      return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      if (stop_requested) {
+        done = true;
+      } else {
+        lws_callback_on_writable_all_protocol(context, &protocols[1]);
+      }
+      return 0;
+    default:
+      break;
+  }
+  if (lws_get_protocol(wsi) == &protocols[0]) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+  return 0;
+}
+
+Result<KioskServerConfig> parse_listen(std::string_view listen) {
+  const auto colon = listen.rfind(':');
+  auto bad = [&] {
+    return make_error("--listen must be HOST:PORT with a port 0..65535, got \"" + std::string(listen) + "\"");
+  };
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == listen.size()) return bad();
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text(listen.substr(colon + 1));
+  if (host.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) return bad();
+  const long port = std::stol(port_text);
+  if (port > 65535) return bad();
+  return KioskServerConfig{host, static_cast<uint16_t>(port)};
+}
+
+KioskServer::KioskServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KioskServer::~KioskServer() {
+  impl_->kiosk.set_observer(nullptr);
+  if (thread_.joinable()) {
+    stop();
+    thread_.join();
+  }
+  if (impl_->context) lws_context_destroy(impl_->context);
+}
+
+Result<std::unique_ptr<KioskServer>> KioskServer::create(Kiosk& kiosk, const KioskServerConfig& config) {
+  tunnel::install_lws_logging();
+  auto impl = std::make_unique<Impl>(kiosk, config);
+  Impl* raw = impl.get();
+  raw->protocols[0] = {"http", &Impl::callback, 0, 0, 0, nullptr, 0};
+  raw->protocols[1] = {kProtocol, &Impl::callback, 0, kMaxMessage, 0, nullptr, 0};
+  raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
+
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = config.port;
+  info.iface = config.host.c_str();
+  info.protocols = raw->protocols;
+  info.user = raw;
+  info.timeout_secs = 10;
+  info.keepalive_timeout = 5;
+  info.server_string = "hybrid-kiosk";
+  info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (config.host.find(':') == std::string::npos);
+  raw->context = lws_create_context(&info);
+  if (!raw->context) {
+    return make_error("could not start the kiosk's web server on " + config.host + ":" + std::to_string(config.port) +
+                      " (address in use or not an address of this machine)");
+  }
+  lws_vhost* vhost = lws_get_vhost_by_name(raw->context, "default");
+  int port = vhost ? lws_get_vhost_listen_port(vhost) : -1;
+  if (port <= 0) {
+    lws_context_destroy(raw->context);
+    raw->context = nullptr;
+    return make_error("the kiosk's web server could not bind " + config.host + ":" + std::to_string(config.port));
+  }
+  raw->port = static_cast<uint16_t>(port);
+  kiosk.set_observer([raw] {
+    if (raw->context) lws_cancel_service(raw->context);  // thread-safe wake-up
+  });
+  return std::unique_ptr<KioskServer>(new KioskServer(std::move(impl)));
+}
+
+uint16_t KioskServer::port() const { return impl_->port; }
+
+std::string KioskServer::url() const {
+  std::string host = impl_->config.host;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(impl_->port) + "/";
+}
+
+void KioskServer::run() {
+  log::info(kStage, "serving the kiosk page on {}", url());
+  while (!impl_->done) {
+    if (lws_service(impl_->context, 0) < 0) break;
+  }
+  log::info(kStage, "stopped");
+}
+
+void KioskServer::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void KioskServer::stop() {
+  impl_->stop_requested = true;
+  if (impl_->context) lws_cancel_service(impl_->context);
+}
+
+void KioskServer::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace hybrid::demo
