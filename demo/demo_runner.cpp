@@ -455,11 +455,18 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
     wait_or_stop(stop, options.pace);
   }
   result.cancelled = stop;
-  result.ok = all_ok && !stop && result.visits.size() == scripted_visits().size();
+  result.ok = all_ok && result.visits.size() == scripted_visits().size();
   say.line("");
   const size_t good = static_cast<size_t>(std::count_if(result.visits.begin(), result.visits.end(),
                                                         [](const VisitReport& r) { return r.ok; }));
-  say.line("{} of {} visits went as expected.", good, scripted_visits().size());
+  const size_t total = scripted_visits().size();
+  if (!result.visits.empty() && result.visits.back().outcome == "cancelled") {
+    say.line("Stopped during visit {}.", result.visits.size());
+  } else if (result.visits.size() < total) {
+    say.line("Stopped after {} visits; {} went as expected.", result.visits.size(), good);
+  } else {
+    say.line("{} of {} visits went as expected.", good, total);
+  }
 
   if (!options.once && !stop) {
     stack.kiosk->kiosk().request_sign_in();
