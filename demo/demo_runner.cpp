@@ -469,7 +469,9 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
   }
 
   if (!options.once && !stop) {
+    const uint64_t shown = stack.kiosk->kiosk().snapshot().qr_number;
     stack.kiosk->kiosk().request_sign_in();
+    (void)fresh_code(c, CeremonyKind::sign_in, "", shown);  // the page is ready for the next visitor
     say.line("");
     say.line("The kiosk stays up for you: {}", stack.kiosk->url());
     say.line("Be the phone: the page shows `hybrid phone` command lines for its current code (synced: Dave's phone,");
