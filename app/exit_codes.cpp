@@ -19,7 +19,8 @@ std::string exit_code_help() {
          " 12  timed out\n"
          " 13  the linked phone is gone (HTTP 410); the link was forgotten\n"
          " 14  refused by a passkey policy\n"
-         " 15  network failure reaching the tunnel server\n";
+         " 15  network failure reaching the tunnel server\n"
+         " 16  the security-key device (/dev/uhid) is missing or not writable\n";
 }
 
 }  // namespace hybrid::app

@@ -23,6 +23,7 @@ enum ExitCode : int {
   kLinkGone = 13,         // the linked phone's contact ID is gone (HTTP 410); link forgotten
   kPolicyRefused = 14,    // a relying-party policy refused the passkey
   kNetwork = 15,          // could not reach the tunnel server (DNS, refused, reset)
+  kDeviceUnavailable = 16,  // the bridge's HID device (/dev/uhid) is missing or not writable
 };
 
 std::string exit_code_help();

@@ -105,7 +105,7 @@ int run_bridge(const BridgeArgs& args) {
   }
   if (auto st = device->open(); !st.ok()) {
     log::error(kStage, "{}", st.error().message);
-    return kInternalError;
+    return kDeviceUnavailable;
   }
 
   Status status;
