@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,25 @@ bool wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
+// Removes directories left by earlier private buses whose process died without running
+// its destructor (SIGKILL, _exit). Their daemon is gone too (PR_SET_PDEATHSIG) and took its
+// socket with it, so a stale directory is one of ours with no `bus` socket, untouched for a
+// minute (a bus being started right now has no socket yet either, but a fresh mtime).
+void sweep_stale_dirs(const std::string& tmp) {
+  std::error_code ec;
+  auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& entry : std::filesystem::directory_iterator(tmp, ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("hybrid-bus-", 0) != 0 || !entry.is_directory(ec)) continue;
+    struct stat st {};
+    if (lstat(entry.path().c_str(), &st) != 0 || st.st_uid != getuid()) continue;
+    if (std::filesystem::exists(entry.path() / "bus", ec)) continue;
+    auto mtime = std::filesystem::last_write_time(entry.path(), ec);
+    if (ec || now - mtime < std::chrono::minutes(1)) continue;
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PrivateBus>> PrivateBus::start(Options options) {
@@ -60,8 +80,10 @@ Result<std::unique_ptr<PrivateBus>> PrivateBus::start(Options options) {
   if (daemon.empty()) {
     return make_error("dbus-daemon not found in PATH: install the `dbus` package (Debian: apt-get install dbus)");
   }
-  const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/hybrid-bus-XXXXXX";
+  const char* tmp_env = std::getenv("TMPDIR");
+  std::string tmp = tmp_env && *tmp_env ? tmp_env : "/tmp";
+  sweep_stale_dirs(tmp);
+  std::string templ = tmp + "/hybrid-bus-XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) {

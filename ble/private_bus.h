@@ -22,7 +22,8 @@ class PrivateBus {
   };
 
   // Starts `dbus-daemon --nofork --print-address` with a generated configuration and waits
-  // until it prints its address. The daemon dies with this process (PR_SET_PDEATHSIG).
+  // until it prints its address. The daemon dies with this process (PR_SET_PDEATHSIG); the
+  // directory of a bus whose process died without cleaning up is removed by a later start().
   static Result<std::unique_ptr<PrivateBus>> start(Options options);
   static Result<std::unique_ptr<PrivateBus>> start() { return start(Options{}); }
 

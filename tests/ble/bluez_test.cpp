@@ -2,11 +2,14 @@
 // real D-Bus, real sd-bus code paths, the advertiser in a separate process where it
 // matters. Every wait is bounded; the daemon and children die with the test.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <map>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "ble/bluez_radio.h"
@@ -598,4 +601,37 @@ TEST_CASE("a generic BlueZ client sees what bluetoothd would show: object layout
   CHECK(device.count("Name") == 0);  // no local name in the advert
   call(sdbus::new_method_call(b, "org.bluez", "/org/bluez/hci0", "org.bluez.Adapter1", "StopDiscovery"));
   CHECK_FALSE(air.stats().discovering);
+}
+
+TEST_CASE("a private bus cleans up after itself, and after buses whose process was killed") {
+  std::string tmp = std::filesystem::temp_directory_path().string() + "/hybrid-ble-test-" + std::to_string(getpid());
+  std::filesystem::create_directories(tmp);
+  setenv("TMPDIR", tmp.c_str(), 1);
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5);
+  // Left by a killed process: no socket, old → swept.
+  std::filesystem::create_directories(tmp + "/hybrid-bus-stale1");
+  std::ofstream(tmp + "/hybrid-bus-stale1/bus.conf") << "x";
+  std::filesystem::last_write_time(tmp + "/hybrid-bus-stale1", old);
+  // Being started right now (no socket yet, fresh) → kept.
+  std::filesystem::create_directories(tmp + "/hybrid-bus-fresh1");
+  // A live bus (its socket is there), even if old → kept.
+  std::filesystem::create_directories(tmp + "/hybrid-bus-live1");
+  std::ofstream(tmp + "/hybrid-bus-live1/bus") << "";
+  std::filesystem::last_write_time(tmp + "/hybrid-bus-live1", old);
+  std::string dir;
+  {
+    auto bus = PrivateBus::start();
+    unsetenv("TMPDIR");
+    REQUIRE(bus.ok());
+    CHECK_FALSE(std::filesystem::exists(tmp + "/hybrid-bus-stale1"));
+    CHECK(std::filesystem::exists(tmp + "/hybrid-bus-fresh1"));
+    CHECK(std::filesystem::exists(tmp + "/hybrid-bus-live1"));
+    std::string a = (*bus)->address();
+    dir = a.substr(a.find("path=") + 5);
+    dir = std::filesystem::path(dir.substr(0, dir.find(','))).parent_path().string();
+    CHECK(dir.rfind(tmp + "/hybrid-bus-", 0) == 0);
+    CHECK(std::filesystem::exists(dir + "/bus"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir));  // ours is removed on destruction
+  std::filesystem::remove_all(tmp);
 }
