@@ -1,5 +1,6 @@
 #include "demo/demo_runner.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -368,8 +369,16 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
     return result;
   }
 
-  // 1. The virtual air: a fake BlueZ on a private D-Bus.
+  // 1. The virtual air: a fake BlueZ on a private D-Bus. A Ctrl-C in the terminal goes to
+  // the whole foreground process group; the dbus-daemon must not die of it before the
+  // kiosk and the air are stopped in order, so it starts with SIGINT ignored (inherited
+  // across exec; it is stopped with SIGTERM).
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGINT, &ignore, &previous);
   auto bus = ble::PrivateBus::start();
+  sigaction(SIGINT, &previous, nullptr);
   if (!bus.ok()) {
     result.error = "could not start a private dbus-daemon (is the dbus package installed?): " + bus.error().message;
     return result;

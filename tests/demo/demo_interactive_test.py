@@ -4,7 +4,6 @@ answers, the visits are in its history) until Ctrl-C (SIGINT), which stops every
 started: the kiosk, the tunnel server, the private dbus-daemon and any phone."""
 import json
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -25,7 +24,8 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-demo-interactive-"))
     demo = None
     try:
-        demo = support.Child(["demo", "--dir", tmp / "files", "--pace", "0", "--think-time", "0.3"], tmp / "demo.log")
+        demo = support.Child(["demo", "--dir", tmp / "files", "--pace", "0", "--think-time", "0.3"], tmp / "demo.log",
+                             own_group=True)
         lines = []
         url = None
         bus_dir = None
@@ -57,11 +57,14 @@ def main():
         assert len(state["history"]) == 6, state["history"]
         assert state["phone_commands"] is None or "--kind synced" in state["phone_commands"]["synced"]
 
-        # Ctrl-C: everything stops, promptly, with exit 0.
+        # Ctrl-C (to the whole process group, as a terminal sends it): everything stops, in
+        # order (no component complains that another vanished first), promptly, with exit 0.
         t0 = time.monotonic()
-        rc = demo.stop(signal.SIGINT, timeout=15)
+        rc = demo.ctrl_c(timeout=15)
         took = time.monotonic() - t0
-        assert rc == 0, f"exit {rc}; log:\n{demo.log_text()}"
+        log = demo.log_text()
+        assert rc == 0, f"exit {rc}; log:\n{log}"
+        assert "[error]" not in log and "[warn]" not in log, log
         assert took < 10, took
         left = support.processes_mentioning(str(tmp)) + support.processes_mentioning(bus_dir)
         assert not left, f"left running after Ctrl-C: {left}"

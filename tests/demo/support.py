@@ -17,6 +17,11 @@ def _die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _own_group_and_die_with_parent():
+    os.setpgid(0, 0)  # like a job in a terminal: Ctrl-C goes to its whole process group
+    _die_with_parent()
+
+
 def artifacts_dir() -> Path:
     """<build dir>/test-artifacts/demo (HYBRID_BINARY is <build dir>/app/hybrid)."""
     d = Path(HYBRID).resolve().parents[1] / "test-artifacts" / "demo"
@@ -27,13 +32,14 @@ def artifacts_dir() -> Path:
 class Child:
     """A hybrid subcommand with stdout piped (read line by line) and stderr in a log file."""
 
-    def __init__(self, args, log_path, env=None):
+    def __init__(self, args, log_path, env=None, own_group=False):
         self.args = args
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
         self._buf = b""
         self.p = subprocess.Popen([HYBRID] + [str(a) for a in args], stdout=subprocess.PIPE, stderr=self._log,
-                                  stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                  stdin=subprocess.DEVNULL,
+                                  preexec_fn=_own_group_and_die_with_parent if own_group else _die_with_parent,
                                   env=dict(os.environ, **(env or {})))
 
     def read_line(self, timeout):
@@ -63,7 +69,8 @@ class Child:
         return j
 
     def log_text(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             return self.log_path.read_text(errors="replace")[-4000:]
         except OSError:
@@ -79,6 +86,18 @@ class Child:
                 self.p.kill()
                 self.p.wait(5)
                 raise AssertionError(f"{self.args[0]} did not stop within {timeout} s after {sig!r}")
+        self._log.close()
+        return self.p.returncode
+
+    def ctrl_c(self, timeout=10):
+        """SIGINT to the whole process group, as a terminal's Ctrl-C; returns the exit code."""
+        os.killpg(self.p.pid, signal.SIGINT)
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(5)
+            raise AssertionError(f"{self.args[0]} did not stop within {timeout} s after Ctrl-C")
         self._log.close()
         return self.p.returncode
 
