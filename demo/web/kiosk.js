@@ -27,7 +27,8 @@
       startPolling();
       return;
     }
-    ws.onopen = () => { retryMs = 500; setConn(true); stopPolling(); };
+    // A restarted kiosk counts its states from zero again: accept whatever comes first.
+    ws.onopen = () => { retryMs = 500; last = null; setConn(true); stopPolling(); };
     ws.onmessage = (ev) => {
       let m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
@@ -45,7 +46,8 @@
   function startPolling() {
     if (pollTimer) return;
     pollTimer = setInterval(() => {
-      fetch('/api/state', { cache: 'no-store' }).then((r) => r.json()).then(render).catch(() => {});
+      fetch('/api/state', { cache: 'no-store' }).then((r) => r.json()).then((s) => { last = null; render(s); })
+        .catch(() => {});
     }, 1000);
   }
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }

@@ -260,8 +260,21 @@ def main():
             shutil.copyfile(signed_in, dest)
             print(f"updated {dest}")
 
+        old_code = page.value("qr-text")
         rc = kiosk.stop()
         assert rc == 0, f"hybrid kiosk exited with {rc} on SIGTERM; log:\n{kiosk.log_text()}"
+
+        # A kiosk screen runs for days: the page notices the kiosk going away and picks it up
+        # again when it comes back (on the same port, with a fresh state).
+        page.wait("the lost connection", lambda: page.text("conn") == "Reconnecting…")
+        kiosk2 = support.Child(["kiosk", "--listen", f"127.0.0.1:{port}", "--tunnel-override", tunnel_url,
+                                "--dbus-address", bus, "--db", tmp / "kiosk.sqlite"], tmp / "kiosk2.log")
+        children.append(kiosk2)
+        kiosk2.ready()
+        page.wait("the connection again", lambda: page.text("conn") == "Live")
+        page.fresh_code("sign_in", old_code)
+        assert page.text("history") == "Nobody yet.", page.text("history")
+        assert kiosk2.stop() == 0
         print(f"demo_browser_test: ok in {time.monotonic() - t0:.1f} s; screenshots in {support.artifacts_dir()}")
     finally:
         if driver:
