@@ -1,5 +1,7 @@
 #include "cbor/codec.h"
 
+#include "base/utf8.h"
+
 #include <cbor.h>
 
 #include <algorithm>
@@ -169,33 +171,8 @@ void on_negint8(void* c, uint8_t v) { on_negint(c, v); }
 void on_negint16(void* c, uint16_t v) { on_negint(c, v); }
 void on_negint32(void* c, uint32_t v) { on_negint(c, v); }
 void on_bytes(void* c, cbor_data d, size_t n) { B(c)->emit(Value(Bytes(d, d + n))); }
-// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(const uint8_t* s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
 void on_text(void* c, cbor_data d, size_t n) {
-  if (!valid_utf8(d, n)) {
+  if (!is_valid_utf8(std::string_view(reinterpret_cast<const char*>(d), n))) {
     B(c)->fail("text string is not valid UTF-8");
     return;
   }

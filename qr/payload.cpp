@@ -1,5 +1,7 @@
 #include "qr/payload.h"
 
+#include "base/utf8.h"
+
 #include <fmt/format.h>
 
 #include "cbor/codec.h"
@@ -23,42 +25,6 @@ bool is_known_key(const cbor::Value& key) {
   return key.is_unsigned() && key.as_unsigned() <= uint64_t(kKeyTransports);
 }
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, UTF-16 surrogates and values above U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 // What Chromium's CBOR reader rejects beyond canonical form, which our shared decoder
 // lets through: map keys other than integers and strings, invalid UTF-8 in text, and
@@ -69,7 +35,7 @@ Status check_chromium_value_rules(const cbor::Value& v) {
       if (!v.fits_int64()) return make_error(QrError::bad_cbor, "an integer is above 2^63-1");
       return {};
     case cbor::Value::Type::text:
-      if (!valid_utf8(v.as_text())) {
+      if (!is_valid_utf8(v.as_text())) {
         return make_error(QrError::bad_cbor, "a text string is not valid UTF-8");
       }
       return {};
