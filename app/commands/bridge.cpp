@@ -11,11 +11,14 @@
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/keylog.h"
 #include "base/log.h"
 #include "bridge/bridge.h"
 #include "bridge/fake_phone_backend.h"
+#include "bridge/hybrid_phone_backend.h"
 #include "bridge/socket_hid_device.h"
 #include "bridge/uhid_device.h"
+#include "roles/link_store.h"
 
 namespace hybrid::app {
 namespace {
@@ -34,16 +37,65 @@ struct BridgeArgs {
   bool log_json = false;
 };
 
+// The hybrid backend's own options. The backend registry hands factories only the common
+// PhoneBackendConfig, so the command line fills this before the factory runs.
+struct HybridBackendArgs {
+  std::string tunnel_override;
+  std::string ca_file;
+  std::string dbus_address;
+  std::string adapter;
+  bool power_on = false;
+  std::string phone;
+  std::string link_store;
+  bool no_linking = false;
+  int advert_timeout_seconds = 60;
+  std::string qr_terminal = "auto";
+  bool no_notify = false;
+};
+HybridBackendArgs g_hybrid_args;
+
 std::atomic<bridge::Bridge*> g_running_bridge{nullptr};
 
 void on_stop_signal(int) {
   if (auto* b = g_running_bridge.load()) b->stop();  // atomic store + eventfd write: signal-safe
 }
 
-// HOOK(hybrid backend): the real phone backend (QR code or linked phone → tunnel → Noise →
-// CTAP) registers itself under the name "hybrid" with a static
-// bridge::PhoneBackendRegistration in a file compiled into this binary. Until it does,
-// `--backend hybrid` stops here with an explanation instead of pretending.
+// The real phone: each makeCredential/getAssertion becomes one hybrid transaction (QR code,
+// or the linked phone named by --phone with a QR code as fallback).
+Result<std::unique_ptr<bridge::PhoneBackend>> make_hybrid_backend(const bridge::PhoneBackendConfig& config) {
+  const HybridBackendArgs& a = g_hybrid_args;
+  bridge::HybridPhoneBackendOptions o;
+  o.tunnel_override = a.tunnel_override;
+  o.ca_file = a.ca_file;
+  o.timeout = std::chrono::seconds(config.timeout_seconds);
+  if (a.advert_timeout_seconds <= 0) return make_error("--advert-timeout must be a positive number of seconds");
+  o.advert_timeout = std::chrono::seconds(a.advert_timeout_seconds);
+  o.dbus_address = a.dbus_address;
+  o.adapter = a.adapter;
+  o.power_on = a.power_on;
+  o.link_store_path = a.link_store;
+  o.phone = a.phone;
+  o.offer_linking = !a.no_linking;
+  if (a.qr_terminal == "always") {
+    o.qr_on_terminal = true;
+  } else if (a.qr_terminal == "never") {
+    o.qr_on_terminal = false;
+  } else if (a.qr_terminal == "auto") {
+    o.qr_on_terminal = !bridge::stderr_is_journal();
+  } else {
+    return make_error("--qr-terminal must be auto, always or never, got \"" + a.qr_terminal + "\"");
+  }
+  o.qr_png_path = config.qr_png_path;
+  if (a.no_notify) o.notify_program.clear();
+  o.on_keylog = [](const std::string& line) { append_keylog(line); };
+  auto backend = bridge::HybridPhoneBackend::create(std::move(o));
+  if (!backend) return backend.error();
+  return std::unique_ptr<bridge::PhoneBackend>(std::move(*backend));
+}
+
+const bridge::PhoneBackendRegistration kHybridBackend(
+    "hybrid", "your phone over hybrid (QR code, or a linked phone)", make_hybrid_backend);
+
 Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& args) {
   if (args.backend == "software") {
     log::warn(kStage, "--backend software: the project's software authenticator (in memory) answers instead of a phone; "
@@ -59,12 +111,6 @@ Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& arg
   }
   std::string available = "software";
   for (const auto& b : bridge::registered_phone_backends()) available += ", " + b.name;
-  if (args.backend == "hybrid") {
-    return make_error(
-        "the hybrid phone backend (QR code / linked phone) is not built into this binary yet: "
-        "the bridge cannot reach a phone. Available backends: " + available +
-        " (--backend software serves requests from the in-memory software authenticator)");
-  }
   return make_error("unknown backend \"" + args.backend + "\"; available: " + available);
 }
 
@@ -168,16 +214,47 @@ const CommandRegistration kBridgeCommand("bridge", 60, [](CLI::App& root) {
   cmd->add_option("--uhid", args->uhid_path, "uhid device node")->capture_default_str();
   cmd->add_option("--socket", args->socket_path,
                   "testing: instead of /dev/uhid, carry raw 64-byte CTAPHID reports over a Unix\n"
-                  "SOCK_SEQPACKET socket listening at this path (one client at a time)");
+                  "SOCK_SEQPACKET socket listening at this path (several programs at once, like hidraw)");
   cmd->add_option("--backend", args->backend,
-                  "what answers the requests: hybrid (your phone; not built in yet) or software\n"
-                  "(the project's software authenticator, in memory)")
+                  "what answers the requests: hybrid (your phone) or software (the project's\n"
+                  "software authenticator, in memory; for tests)")
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout_seconds,
                   "seconds one phone transaction may take before the client gets\n"
                   "CTAP2_ERR_USER_ACTION_TIMEOUT")
       ->capture_default_str();
-  cmd->add_option("--qr-png", args->qr_png, "hybrid backend: also write each QR code to this PNG file");
+  cmd->add_option("--qr-png", args->qr_png,
+                  "hybrid backend: also write each QR code to this PNG file (mode 0600; removed\n"
+                  "when the transaction ends)");
+  auto& h = g_hybrid_args;
+  cmd->add_option("--qr-terminal", h.qr_terminal,
+                  "hybrid backend: draw the QR code on stderr: auto (unless stderr is the systemd\n"
+                  "journal: a QR code holds a secret and must not land in a log), always, never")
+      ->capture_default_str();
+  cmd->add_flag("--no-notify", h.no_notify,
+                "hybrid backend: no desktop notification (by default notify-send announces each\n"
+                "QR code when it is installed)");
+  cmd->add_option("--tunnel-override", h.tunnel_override,
+                  "hybrid backend: use this tunnel server (ws://127.0.0.1:PORT or wss://host)\n"
+                  "instead of the one the phone names");
+  cmd->add_option("--ca-file", h.ca_file,
+                  "hybrid backend: trust the CA certificates in this PEM file for wss://\n"
+                  "(default: the system CAs)");
+  cmd->add_option("--dbus-address", h.dbus_address,
+                  "hybrid backend: D-Bus address of BlueZ (default: $HYBRID_DBUS_ADDRESS or the\n"
+                  "system bus; `hybrid virtual-air` prints one)");
+  cmd->add_option("--adapter", h.adapter, "hybrid backend: Bluetooth adapter, e.g. hci0 (default: the first)");
+  cmd->add_flag("--power-on", h.power_on, "hybrid backend: turn the Bluetooth adapter on if it is off");
+  cmd->add_option("--advert-timeout", h.advert_timeout_seconds,
+                  "hybrid backend: seconds to wait for the phone's BLE advert after showing a QR code")
+      ->capture_default_str();
+  cmd->add_option("--phone", h.phone,
+                  "hybrid backend: reach this linked phone without a QR code (see `hybrid phones\n"
+                  "list`); a QR code is shown if it cannot be reached");
+  cmd->add_option("--link-store", h.link_store,
+                  "hybrid backend: linked phones file (default: " + roles::LinkStore::default_path() + ")");
+  cmd->add_flag("--no-linking", h.no_linking,
+                "hybrid backend: do not offer the phone to remember this computer (QR key 4 = false)");
   cmd->add_option("--phone-delay", args->phone_delay_ms,
                   "software backend: answer after this many milliseconds (to exercise CANCEL)")
       ->capture_default_str();
