@@ -8,18 +8,15 @@ makeCredential + getAssertion succeed and verify; CANCEL mid-transaction; silent
 probes; the reuse of one phone assertion for a repeated directed request; malformed
 CTAPHID packets (bad length, wrong sequence, unknown command, oversized message, unknown
 channel, stalled message) answered with CTAPHID errors while the bridge keeps serving;
-and `--backend hybrid` refusing to start while that backend is not built in.
+and an unknown backend or linked phone refusing to start.
 
-The phone is the project's software authenticator (in memory) for now; the run through a real
-tunnel server and `hybrid phone` is wired once the hybrid backend exists.
+The phone here is the project's software authenticator (in memory); bridge_hybrid_e2e_test.py
+runs the hybrid backend through a real tunnel server, the virtual air and `hybrid phone`.
+The socket connection and the bridge process handle are in bridge_support.py.
 """
 
 import json
 import os
-import select
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -30,142 +27,15 @@ import unittest
 from fido2.client import Fido2Client
 from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
-from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor
+from fido2.hid import CAPABILITY, CTAPHID
 from fido2.server import Fido2Server
 
-HYBRID = os.environ.get("HYBRID_BINARY", "build/app/hybrid")
+from bridge_support import (ERR_INVALID_CHANNEL, ERR_INVALID_CMD, ERR_INVALID_LEN,
+                            ERR_INVALID_SEQ, ERR_MSG_TIMEOUT, HYBRID, Bridge, RawHost,
+                            cont_packet, init_packet)
+
 ORIGIN = "https://example.com"
 RP = {"id": "example.com", "name": "Example"}
-REPORT = 64
-READ_TIMEOUT = 10.0
-
-# CTAPHID error codes (CTAP 2.1 §11.2.9.1.6)
-ERR_INVALID_CMD, ERR_INVALID_LEN, ERR_INVALID_SEQ = 0x01, 0x03, 0x04
-ERR_MSG_TIMEOUT, ERR_INVALID_CHANNEL = 0x05, 0x0B
-
-
-class SocketConnection(CtapHidConnection):
-    """Raw 64-byte reports over the bridge's SOCK_SEQPACKET socket."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.settimeout(READ_TIMEOUT)
-        self.sock.connect(path)
-
-    def write_packet(self, data):
-        assert len(data) == REPORT, len(data)
-        self.sock.send(data)
-
-    def read_packet(self):
-        data = self.sock.recv(REPORT)
-        if not data:
-            raise OSError("the bridge closed the connection")
-        return data
-
-    def close(self):
-        self.sock.close()
-
-
-class Bridge:
-    """One `hybrid bridge` process on a socket in a temporary directory."""
-
-    def __init__(self, *extra):
-        self.dir = tempfile.mkdtemp(prefix="bridge-test-")
-        self.path = os.path.join(self.dir, "fido.sock")
-        # Logs go to a file: a pipe nobody reads could fill up and stall the bridge.
-        self.log_path = os.path.join(self.dir, "bridge.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [HYBRID, "bridge", "--socket", self.path, "--backend", "software", *extra],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        if not ready:
-            self.proc.kill()
-            raise RuntimeError("the bridge did not print its ready line within 20 s:\n" + self.logs())
-        line = self.proc.stdout.readline()
-        info = json.loads(line)
-        assert info["ready"] is True and info["path"] == self.path, info
-        self.summary = None
-
-    def device(self):
-        descriptor = HidDescriptor(self.path, 0x1209, 0x0001, REPORT, REPORT)
-        return CtapHidDevice(descriptor, SocketConnection(self.path))
-
-    def stop(self):
-        """SIGTERM; returns the {"stopped":true,…} summary line."""
-        if self.summary is None:
-            self.proc.send_signal(signal.SIGTERM)
-            out, _ = self.proc.communicate(timeout=20)
-            self.log.close()
-            assert self.proc.returncode == 0, (self.proc.returncode, self.logs())
-            self.summary = json.loads(out.strip().splitlines()[-1])
-            assert self.summary["stopped"] is True
-            assert not os.path.exists(self.path), "the socket file was left behind"
-            os.unlink(self.log_path)
-            os.rmdir(self.dir)
-        return self.summary
-
-    def logs(self):
-        with open(self.log_path) as f:
-            return f.read()[-4000:]
-
-
-# ---- raw CTAPHID helpers, for what python-fido2 refuses to send ------------------------
-
-def init_packet(cid, cmd, bcnt, data=b""):
-    return (struct.pack(">IBH", cid, 0x80 | cmd, bcnt) + data[:57]).ljust(REPORT, b"\0")
-
-
-def cont_packet(cid, seq, data=b""):
-    return (struct.pack(">IB", cid, seq) + data[:59]).ljust(REPORT, b"\0")
-
-
-class RawHost:
-    def __init__(self, path):
-        self.conn = SocketConnection(path)
-
-    def send(self, packet):
-        self.conn.write_packet(packet)
-
-    def read_message(self, cid):
-        """One whole message on `cid`: (command, payload)."""
-        while True:
-            pkt = self.conn.read_packet()
-            rcid, cmd, bcnt = struct.unpack_from(">IBH", pkt)
-            if rcid != cid:
-                continue
-            payload = pkt[7:7 + bcnt]
-            seq = 0
-            while len(payload) < bcnt:
-                pkt = self.conn.read_packet()
-                rcid2, rseq = struct.unpack_from(">IB", pkt)
-                assert rcid2 == cid and rseq == seq
-                payload += pkt[5:5 + bcnt - len(payload)]
-                seq += 1
-            return cmd & 0x7F, payload
-
-    def allocate(self):
-        nonce = os.urandom(8)
-        self.send(init_packet(0xFFFFFFFF, CTAPHID.INIT, 8, nonce))
-        cmd, payload = self.read_message(0xFFFFFFFF)
-        assert cmd == CTAPHID.INIT and payload[:8] == nonce
-        return struct.unpack_from(">I", payload, 8)[0]
-
-    def expect_error(self, cid, code):
-        cmd, payload = self.read_message(cid)
-        assert cmd == CTAPHID.ERROR, "expected a CTAPHID error, got command 0x%02x" % cmd
-        assert payload == bytes([code]), "expected error 0x%02x, got %s" % (code, payload.hex())
-
-    def ping(self, cid, data):
-        self.send(init_packet(cid, CTAPHID.PING, len(data), data))
-        for i in range(0, max(0, len(data) - 57), 59):
-            self.send(cont_packet(cid, i // 59, data[57 + i:57 + i + 59]))
-        cmd, payload = self.read_message(cid)
-        assert cmd == CTAPHID.PING and payload == data, (cmd, payload)
-
-    def close(self):
-        self.conn.close()
 
 
 def register_and_sign_in(device, test):
@@ -360,20 +230,33 @@ class CancelMidTransaction(unittest.TestCase):
         self.assertEqual(summary["phone_transactions"], 1)
 
 
-class HybridBackendNotBuiltIn(unittest.TestCase):
-    def test_the_hybrid_backend_says_it_is_missing_and_exits_non_zero(self):
+class BackendsThatCannotStart(unittest.TestCase):
+    def run_bridge(self, *args):
         with tempfile.TemporaryDirectory() as d:
-            proc = subprocess.run([HYBRID, "bridge", "--socket", os.path.join(d, "s")],
+            proc = subprocess.run([HYBRID, "bridge", "--socket", os.path.join(d, "s"), *args],
                                   capture_output=True, text=True, timeout=20)
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("not built into this binary", proc.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "s")))
+        self.assertEqual(proc.returncode, 2, proc.stderr)  # a configuration problem
         self.assertEqual(proc.stdout, "")  # no ready line: it never pretended to serve
+        return proc.stderr
+
+    def test_an_unknown_backend_lists_the_available_ones(self):
+        err = self.run_bridge("--backend", "carrier-pigeon")
+        self.assertIn('unknown backend "carrier-pigeon"', err)
+        self.assertIn("hybrid", err)
+        self.assertIn("software", err)
+
+    def test_the_hybrid_backend_refuses_a_linked_phone_it_does_not_know(self):
+        with tempfile.TemporaryDirectory() as d:
+            err = self.run_bridge("--backend", "hybrid", "--phone", "Nobody's phone",
+                                  "--link-store", os.path.join(d, "links.json"))
+        self.assertIn("no linked phone is called \"Nobody's phone\"", err)
 
 
 if __name__ == "__main__":
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for case in (BridgeWithFido2Client, CancelMidTransaction, HybridBackendNotBuiltIn):
+    for case in (BridgeWithFido2Client, CancelMidTransaction, BackendsThatCannotStart):
         suite.addTests(loader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     if not result.wasSuccessful():
