@@ -18,9 +18,14 @@ function(hybrid_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
-  add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)
+  # Catch2's main is compiled once (it is slow to compile) and shared by every test.
+  if(NOT TARGET hybrid_catch_main)
+    add_library(hybrid_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)
+    target_link_libraries(hybrid_catch_main PUBLIC Catch2::Catch2)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} Catch2::Catch2)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} hybrid_catch_main)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
