@@ -31,8 +31,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
-from fido2.client import Fido2Client
+from fido2.client import ClientError, Fido2Client
 from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
 from fido2.server import Fido2Server
@@ -153,6 +154,20 @@ def wait_for_qr(bridge, previous=None, timeout=15):
     raise AssertionError("no QR code appeared in %s within %d s:\n%s" % (bridge.png, timeout, bridge.logs()))
 
 
+def wait_for_push_listener(tunnel, timeout=10):
+    """`hybrid phone --listen` prints its ready line before its push channel is open; the
+    tunnel server's /metrics says when the channel is there."""
+    url = tunnel.replace("ws://", "http://", 1) + "/metrics"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("hybrid_tunnel_push_listeners ") and float(line.split()[1]) >= 1:
+                    return
+        time.sleep(0.05)
+    raise AssertionError("the linked phone's push channel did not open within %d s" % timeout)
+
+
 def decode_qr(qr, env):
     out = subprocess.run([HYBRID, "qr", "decode", qr], capture_output=True, text=True, timeout=10, env=env)
     assert out.returncode == 0, out.stderr
@@ -194,11 +209,7 @@ def through_phone(procs, bridge, ceremony, request_type, phone_args=()):
     check("QR code offers linking", decoded["supports_linking"] is True, decoded)
     check("QR code text on the bridge's terminal matches the PNG", ("QR code text: " + qr) in bridge.logs(100000))
     phone = procs.phone(qr, *phone_args)
-    try:
-        value = join(40)
-    except BaseException:
-        print("bridge log:\n" + bridge.logs(), file=sys.stderr)
-        raise
+    value = join(40)
     _, perr = phone.communicate(timeout=20)
     check("phone exit 0", phone.returncode == 0, perr)
     notes = procs.notifications()[notes_before:]
@@ -313,6 +324,7 @@ def main():
         listener = procs.phone(None, "--listen", "--max-transactions", "1")
         ready = json.loads(listener.stdout.readline())
         check("linked phone listening", ready.get("ready") is True, ready)
+        wait_for_push_listener(procs.tunnel)
         device = second.device()
         notes_before = len(procs.notifications())
         sign_in(procs, second, device, server, credential, phone_args=None)
@@ -324,6 +336,10 @@ def main():
         check("linked phone served one transaction and stopped", listener.returncode == 0)
         summary = second.stop()
         check("second bridge counted 1 phone transaction", summary["phone_transactions"] == 1, summary)
+    except BaseException:
+        for b in procs.bridges:
+            print("---- log of the bridge in %s:\n%s" % (b.dir, b.logs()), file=sys.stderr)
+        raise
     finally:
         procs.close()
         signal.alarm(0)
@@ -333,7 +349,7 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except (AssertionError, Timeout, CtapError, OSError, subprocess.TimeoutExpired) as e:
+    except (AssertionError, Timeout, ClientError, CtapError, OSError, subprocess.TimeoutExpired) as e:
         print("FAILED: %r" % (e,), file=sys.stderr)
         print("%d passed, 1 failed" % len(PASSED))
         sys.exit(1)
