@@ -14,45 +14,6 @@ Result<cbor::Value> decode_strict(ByteView data, std::string_view what) {
   return std::move(v).value();
 }
 
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values beyond U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 namespace {
 Error wrong_type(const cbor::Value& v, std::string_view what, std::string_view expected) {
   return ctap_error(StatusCode::cbor_unexpected_type,
@@ -72,7 +33,7 @@ Result<const cbor::Array*> as_array(const cbor::Value& v, std::string_view what)
 
 Result<std::string> as_text(const cbor::Value& v, std::string_view what) {
   if (!v.is_text()) return wrong_type(v, what, "a text string");
-  if (!is_valid_utf8(v.as_text())) {
+  if (!hybrid::is_valid_utf8(v.as_text())) {  // the decoder checks too; values built in code may not
     return ctap_error(StatusCode::invalid_parameter, fmt::format("{} is not valid UTF-8", what));
   }
   return v.as_text();

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/utf8.h"
 #include "cbor/codec.h"
 #include "cbor/value.h"
 #include "ctap/commands.h"
@@ -19,9 +20,6 @@ inline constexpr size_t kMaxCborDepth = 16;
 
 // Decodes one canonical CBOR item filling all of `data`, with the depth bound.
 Result<cbor::Value> decode_strict(ByteView data, std::string_view what);
-
-// True when `s` is well-formed UTF-8 (CTAP text strings must be).
-bool is_valid_utf8(std::string_view s);
 
 Result<const cbor::Map*> as_map(const cbor::Value& v, std::string_view what);
 Result<const cbor::Array*> as_array(const cbor::Value& v, std::string_view what);
