@@ -155,7 +155,9 @@ Result<PhoneOutcome> PhoneRunner::serve_push(const tunnel::PushMessage& push) {
 }
 
 Status PhoneRunner::listen_for_linked_clients(int max_transactions,
-                                              const std::function<void(const Result<PhoneOutcome>&)>& on_done) {
+                                              const std::function<void(const Result<PhoneOutcome>&)>& on_done,
+                                              const std::function<void()>& on_ready) {
+  bool announced = false;
   Impl& s = *impl_;
   std::string url = s.options.tunnel_base + tunnel::push_path(s.identity.contact_id());
   int served = 0;
@@ -170,6 +172,8 @@ Status PhoneRunner::listen_for_linked_clients(int max_transactions,
     }
     failures = 0;
     s.say("listening for linked clients on the push channel");
+    if (!announced && on_ready) on_ready();
+    announced = true;
     {
       std::lock_guard<std::mutex> lock(s.conn_mu);
       s.conn = conn->get();

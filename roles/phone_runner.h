@@ -48,8 +48,11 @@ class PhoneRunner {
   Result<PhoneOutcome> serve_push(const tunnel::PushMessage& push);
   // Holds the push channel open and serves every linked client until cancel() or until
   // `max_transactions` have been served (0 = unlimited). Reconnects after failures.
+  // `on_ready` runs once, when the push channel is first open (a ready line printed then
+  // tells callers that a /contact can reach the phone).
   Status listen_for_linked_clients(int max_transactions,
-                                   const std::function<void(const Result<PhoneOutcome>&)>& on_done);
+                                   const std::function<void(const Result<PhoneOutcome>&)>& on_done,
+                                   const std::function<void()>& on_ready = {});
 
   void cancel();
 

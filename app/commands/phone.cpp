@@ -135,11 +135,16 @@ int run(const PhoneArgs& a) {
   } join{finished, watcher};
 
   if (a.listen) {
-    std::cout << nlohmann::json{{"ready", true}, {"contact_id_bytes", identity->contact_id().size()}}.dump() << std::endl;
-    auto st = runner.listen_for_linked_clients(a.max_transactions, [](const Result<roles::PhoneOutcome>& r) {
-      if (r) std::cout << outcome_json(*r).dump() << std::endl;
-      else std::cout << nlohmann::json{{"ok", false}, {"error", r.error().message}}.dump() << std::endl;
-    });
+    auto st = runner.listen_for_linked_clients(
+        a.max_transactions,
+        [](const Result<roles::PhoneOutcome>& r) {
+          if (r) std::cout << outcome_json(*r).dump() << std::endl;
+          else std::cout << nlohmann::json{{"ok", false}, {"error", r.error().message}}.dump() << std::endl;
+        },
+        [&] {  // printed once the push channel is open: linked clients can reach us now
+          std::cout << nlohmann::json{{"ready", true}, {"contact_id_bytes", identity->contact_id().size()}}.dump()
+                    << std::endl;
+        });
     if (!st) return std::fprintf(stderr, "hybrid phone: %s\n", st.error().message.c_str()), kNetwork;
     return g_stop ? kOk : kOk;
   }
