@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,22 +25,66 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import support  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 WAIT = 25  # seconds, for anything the page should show
 
 
-def chromium(profile_dir):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, log_path):
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise AssertionError(f"{what} did not start; see {log_path}")
+            time.sleep(0.1)
+
+
+def chromium(tmp, procs):
+    """Headless Chromium driven by chromedriver, every hop addressed by IP: a minimal system
+    (such as a fresh chroot) may have no /etc/hosts, and both selenium's Service and
+    chromedriver's own launcher insist on "localhost". So the test starts Chromium with a
+    DevTools port on 127.0.0.1 and chromedriver on another, and attaches the two."""
+    devtools = free_port()
+    browser_log = tmp / "chromium.log"
+    browser = subprocess.Popen(
+        ["/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+         f"--user-data-dir={tmp / 'chromium-profile'}", "--window-size=1920,1080",
+         "--remote-debugging-address=127.0.0.1", f"--remote-debugging-port={devtools}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=open(browser_log, "wb"), stdin=subprocess.DEVNULL,
+        preexec_fn=support._die_with_parent)
+    procs.append(browser)
+    wait_port(devtools, browser, "Chromium", browser_log)
+    port = free_port()
+    driver_log = tmp / "chromedriver.log"
+    driver_proc = subprocess.Popen(["/usr/bin/chromedriver", f"--port={port}", "--allowed-ips=127.0.0.1",
+                                    f"--log-path={driver_log}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, preexec_fn=support._die_with_parent)
+    procs.append(driver_proc)
+    wait_port(port, driver_proc, "chromedriver", driver_log)
     o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
-              f"--user-data-dir={profile_dir}", "--window-size=1920,1080"]:
-        o.add_argument(a)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    o.add_experimental_option("debuggerAddress", f"127.0.0.1:{devtools}")
+    executor = ChromiumRemoteConnection(f"http://127.0.0.1:{port}", vendor_prefix="goog", browser_name="chrome")
+    return webdriver.Remote(command_executor=executor, options=o)
+
+
+def emulate(driver, width, height, mobile):
+    """Exactly this viewport (the headless window's own size is not the page's)."""
+    driver.execute("executeCdpCommand", {"cmd": "Emulation.setDeviceMetricsOverride",
+                                         "params": {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                    "mobile": mobile}})
 
 
 class Page:
@@ -123,6 +168,7 @@ def main():
     assert support.HYBRID, "HYBRID_BINARY is not set (run through ctest)"
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-demo-browser-"))
     children = []
+    browser_procs = []  # Chromium and chromedriver
     driver = None
     t0 = time.monotonic()
     try:
@@ -148,11 +194,10 @@ def main():
         url = kiosk.ready()["url"]
         port = int(url.rstrip("/").rsplit(":", 1)[1])
 
-        driver = chromium(tmp / "chromium-profile")
+        driver = chromium(tmp, browser_procs)
         page = Page(driver)
         # A 1080p kiosk screen, exactly (the headless window's own size includes no chrome).
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+        emulate(driver, 1920, 1080, mobile=False)
         driver.get(url)
         page.wait("the live connection", lambda: page.text("conn") == "Live")
         code = page.fresh_code("sign_in", "")
@@ -241,8 +286,7 @@ def main():
         assert resources and all(r.startswith(origin) for r in resources), resources
 
         # A phone-sized window: one column, nothing wider than the screen, the QR large.
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        emulate(driver, 390, 844, mobile=True)
         driver.execute_script("window.scrollTo(0, 0)")
         time.sleep(0.5)
         overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
@@ -279,6 +323,13 @@ def main():
     finally:
         if driver:
             driver.quit()
+        for d in reversed(browser_procs):
+            if d.poll() is None:
+                d.terminate()
+                try:
+                    d.wait(5)
+                except subprocess.TimeoutExpired:
+                    d.kill()
         for c in reversed(children):
             c.kill()
         shutil.rmtree(tmp, ignore_errors=True)
