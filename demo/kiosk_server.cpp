@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "demo/web_assets.h"
+#include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
 
 namespace hybrid::demo {
@@ -52,16 +53,6 @@ std::string http_response(int status, std::string_view content_type, std::string
   r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
   r += body;
   return r;
-}
-
-std::string header(lws* wsi, lws_token_indexes token) {
-  int n = lws_hdr_total_length(wsi, token);
-  if (n <= 0) return "";
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  int got = lws_hdr_copy(wsi, s.data(), n + 1, token);
-  if (got < 0) return "";
-  s.resize(static_cast<size_t>(got));
-  return s;
 }
 
 struct Conn {
@@ -118,10 +109,10 @@ struct KioskServer::Impl {
 
   // Only pages served by this kiosk may open the status socket (no cross-site WebSocket).
   bool upgrade_allowed(lws* wsi) {
-    if (header(wsi, WSI_TOKEN_GET_URI) != "/status") return false;
-    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    if (tunnel::read_header(wsi, WSI_TOKEN_GET_URI) != "/status") return false;
+    const std::string origin = tunnel::read_header(wsi, WSI_TOKEN_ORIGIN);
     if (origin.empty()) return true;  // not a browser
-    const std::string host = header(wsi, WSI_TOKEN_HOST);
+    const std::string host = tunnel::read_header(wsi, WSI_TOKEN_HOST);
     return origin == "http://" + host || origin == "https://" + host;
   }
 

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "hybrid/constants.h"
+#include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
 #include "tunnel/url.h"
 
@@ -28,27 +29,6 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
     if (lower.find(w) != std::string::npos) return true;
   }
   return false;
-}
-
-std::optional<std::string> custom_header(lws* wsi, const char* lower_name_with_colon) {
-  int len = static_cast<int>(std::strlen(lower_name_with_colon));
-  int n = lws_hdr_custom_length(wsi, lower_name_with_colon, len);
-  if (n < 0) return std::nullopt;
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  int got = lws_hdr_custom_copy(wsi, s.data(), n + 1, lower_name_with_colon, len);
-  if (got < 0) return std::nullopt;
-  s.resize(static_cast<size_t>(got));
-  return s;
-}
-
-std::string header(lws* wsi, lws_token_indexes token) {
-  int n = lws_hdr_total_length(wsi, token);
-  if (n <= 0) return {};
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  int got = lws_hdr_copy(wsi, s.data(), n + 1, token);
-  if (got < 0) return {};
-  s.resize(static_cast<size_t>(got));
-  return s;
 }
 
 }  // namespace
@@ -235,7 +215,7 @@ struct ClientContext::Impl {
       return 0;
     }
     if (status >= 300 && status < 400) {
-      std::string location = header(wsi, WSI_TOKEN_HTTP_LOCATION);
+      std::string location = read_header(wsi, WSI_TOKEN_HTTP_LOCATION);
       s->wsi = nullptr;
       lws_set_opaque_user_data(wsi, nullptr);
       if (s->info.redirects >= s->options.max_redirects) {
@@ -283,13 +263,13 @@ struct ClientContext::Impl {
   }
 
   int on_pre_establish(State* s, lws* wsi) {
-    std::string proto = header(wsi, WSI_TOKEN_PROTOCOL);
+    std::string proto = read_header(wsi, WSI_TOKEN_PROTOCOL);
     if (proto != kWebSocketProtocol) {
       s->failure = client_error(ClientErrorCode::kProtocol,
                                 "the tunnel server did not select the fido.cable subprotocol");
       return -1;
     }
-    if (auto routing = custom_header(wsi, "x-cable-routing-id:")) {
+    if (auto routing = read_custom_header(wsi, "x-cable-routing-id:")) {
       auto id = RoutingId::from_hex(*routing, "X-caBLE-Routing-ID");
       if (!id) {
         s->failure = client_error(ClientErrorCode::kProtocol,
@@ -298,7 +278,7 @@ struct ClientContext::Impl {
       }
       s->info.routing_id = *id;
     }
-    if (auto signal = custom_header(wsi, "x-cable-signal-connection:")) s->info.signal_connection = true;
+    if (auto signal = read_custom_header(wsi, "x-cable-signal-connection:")) s->info.signal_connection = true;
     return 0;
   }
 

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "hybrid/constants.h"
+#include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
 #include "tunnel/metrics.h"
 #include "tunnel/path.h"
@@ -70,27 +71,6 @@ std::string http_response(int status, std::string_view content_type, std::string
   return r;
 }
 
-std::string header(lws* wsi, lws_token_indexes token) {
-  int n = lws_hdr_total_length(wsi, token);
-  if (n <= 0) return {};
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  int got = lws_hdr_copy(wsi, s.data(), n + 1, token);
-  if (got < 0) return {};
-  s.resize(static_cast<size_t>(got));
-  return s;
-}
-
-std::optional<std::string> custom_header(lws* wsi, const char* lower_name_with_colon) {
-  int len = static_cast<int>(std::strlen(lower_name_with_colon));
-  int n = lws_hdr_custom_length(wsi, lower_name_with_colon, len);
-  if (n < 0) return std::nullopt;
-  std::string s(static_cast<size_t>(n) + 1, '\0');
-  int got = lws_hdr_custom_copy(wsi, s.data(), n + 1, lower_name_with_colon, len);
-  if (got < 0) return std::nullopt;
-  s.resize(static_cast<size_t>(got));
-  return s;
-}
-
 bool offers_fido_cable(const std::string& protocols) {
   size_t pos = 0;
   while (pos <= protocols.size()) {
@@ -107,7 +87,7 @@ bool offers_fido_cable(const std::string& protocols) {
 
 std::string peer_ip(lws* wsi, bool trust_forwarded_for) {
   if (trust_forwarded_for) {
-    std::string xff = header(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    std::string xff = read_header(wsi, WSI_TOKEN_X_FORWARDED_FOR);
     auto comma = xff.rfind(',');
     std::string last = comma == std::string::npos ? xff : xff.substr(comma + 1);
     while (!last.empty() && last.front() == ' ') last.erase(0, 1);
@@ -264,7 +244,7 @@ struct TunnelServer::Impl {
     if (!upgrade_to || !iequals(upgrade_to, "websocket")) {
       return refuse(wsi, Reject::kNotWebSocket, ip, "only WebSocket upgrades are served");
     }
-    std::string uri = header(wsi, WSI_TOKEN_GET_URI);
+    std::string uri = read_header(wsi, WSI_TOKEN_GET_URI);
     if (uri.empty()) return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
     if (registry.rate_limited(ip, now)) {
       registry.refused(Reject::kRateLimit, ip, now);
@@ -273,16 +253,16 @@ struct TunnelServer::Impl {
     auto path = parse_request_path(uri);
     if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
     if (!is_websocket_path(*path)) return refuse(wsi, Reject::kNotWebSocket, ip, "this path is plain HTTP");
-    if (!offers_fido_cable(header(wsi, WSI_TOKEN_PROTOCOL))) {
+    if (!offers_fido_cable(read_header(wsi, WSI_TOKEN_PROTOCOL))) {
       return refuse(wsi, Reject::kNoSubprotocol, ip, "Sec-WebSocket-Protocol must offer fido.cable");
     }
     UpgradeRequest req;
     req.path = std::move(*path);
     req.client_ip = ip;
-    req.client_payload_hex = custom_header(wsi, "x-cable-client-payload:");
-    auto signal = custom_header(wsi, "x-cable-signal-connection:");
+    req.client_payload_hex = read_custom_header(wsi, "x-cable-client-payload:");
+    auto signal = read_custom_header(wsi, "x-cable-signal-connection:");
     req.signal_connection = signal && iequals(*signal, "true");
-    req.push_secret = custom_header(wsi, "x-cable-push-secret:");
+    req.push_secret = read_custom_header(wsi, "x-cable-push-secret:");
     ConnId id = next_conn++;
     // Bind before admit() so that actions addressed to this connection find it.
     ConnState& c = conns[id];
