@@ -3,11 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
 #include "ctap/atomic_file.h"
+#include "roles/data_dir.h"
 
 namespace hybrid::roles {
 
@@ -18,13 +18,7 @@ StoredLink LinkRecord::to_stored_link() const {
   return StoredLink{contact_id, link_id, SecretBytes(link_secret), *key, name, domain_id};
 }
 
-std::string LinkStore::default_path() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
-    return std::string(xdg) + "/hybrid/linked-phones.json";
-  }
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.local/share/hybrid/linked-phones.json";
-}
+std::string LinkStore::default_path() { return data_dir() + "/linked-phones.json"; }
 
 LinkStore::LinkStore(std::string path) : path_(std::move(path)) {}
 

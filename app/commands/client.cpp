@@ -3,15 +3,13 @@
 // `hybrid phones` lists and forgets linked phones.
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/interrupt_watcher.h"
 #include "app/keylog.h"
 #include "ble/bluez_radio.h"
 #include "crypto/primitives.h"
@@ -23,9 +21,6 @@
 
 namespace hybrid::app {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-void on_interrupt(int) { g_interrupted = true; }
 
 struct CommonArgs {
   std::string tunnel_override;
@@ -113,9 +108,6 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
   ro.power_on = a.power_on;
   ble::BluezRadio radio(ro);
 
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
-
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool use_link = attempt == 0 && linked.has_value();
     if (attempt == 1 && !linked) break;
@@ -146,19 +138,11 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
       }
     };
     roles::ClientTransaction tx(radio, o);
-    std::atomic<bool> finished{false};
-    std::thread watcher([&] {
-      while (!finished) {
-        if (g_interrupted) {
-          tx.cancel();
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    });
-    auto r = tx.run(ctap_request[0], ByteView(ctap_request).subspan(1));
-    finished = true;
-    watcher.join();
+    Result<roles::ClientTransactionResult> r = make_error("not run");
+    {
+      InterruptWatcher watcher([&] { tx.cancel(); });
+      r = tx.run(ctap_request[0], ByteView(ctap_request).subspan(1));
+    }
     if (r) {
       if (r->linking) {
         auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);

@@ -4,28 +4,23 @@
 // clients. Prints one JSON line per transaction on stdout.
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <thread>
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/interrupt_watcher.h"
 #include "ble/bluez_radio.h"
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
+#include "roles/data_dir.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
 #include "ctap/terminal_approver.h"
 
 namespace hybrid::app {
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_stop(int) { g_stop = true; }
 
 struct PhoneArgs {
   std::string qr, qr_png;
@@ -41,12 +36,7 @@ struct PhoneArgs {
   int think_time_ms = 0;
 };
 
-std::string default_store() {
-  const char* xdg = std::getenv("XDG_DATA_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? std::string(xdg) : std::string(home ? home : ".") + "/.local/share";
-  return base + "/hybrid/phone-credentials.json";
-}
+std::string default_store() { return roles::data_dir() + "/phone-credentials.json"; }
 
 Result<std::string> scan_png(const std::string& path) {
   std::string cmd = "zbarimg --raw -q '" + path + "' 2>/dev/null";
@@ -112,27 +102,10 @@ int run(const PhoneArgs& a) {
   po.on_progress = [](const std::string& s) { std::fprintf(stderr, "phone: %s\n", s.c_str()); };
   roles::PhoneRunner runner(radio, authenticator, *identity, po);
 
-  std::signal(SIGINT, on_stop);
-  std::signal(SIGTERM, on_stop);
-  std::atomic<bool> finished{false};
-  std::thread watcher([&] {
-    while (!finished) {
-      if (g_stop) {
-        runner.cancel();
-        radio.cancel();
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+  InterruptWatcher watcher([&] {
+    runner.cancel();
+    radio.cancel();
   });
-  struct Join {
-    std::atomic<bool>& f;
-    std::thread& t;
-    ~Join() {
-      f = true;
-      t.join();
-    }
-  } join{finished, watcher};
 
   if (a.listen) {
     auto st = runner.listen_for_linked_clients(
@@ -146,7 +119,7 @@ int run(const PhoneArgs& a) {
                     << std::endl;
         });
     if (!st) return std::fprintf(stderr, "hybrid phone: %s\n", st.error().message.c_str()), kNetwork;
-    return g_stop ? kOk : kOk;
+    return kOk;  // stopped by SIGINT/SIGTERM or after --max-transactions
   }
 
   std::string url = a.qr;
@@ -163,7 +136,7 @@ int run(const PhoneArgs& a) {
   if (!outcome) {
     std::cout << nlohmann::json{{"ok", false}, {"error", outcome.error().message}}.dump() << std::endl;
     std::fprintf(stderr, "hybrid phone: %s\n", outcome.error().message.c_str());
-    if (g_stop) return kCancelled;
+    if (InterruptWatcher::interrupted()) return kCancelled;
     if (ble::radio_error_of(outcome.error())) return kBluetoothUnavailable;
     return kPhoneShutDown;
   }

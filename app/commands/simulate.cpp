@@ -112,7 +112,6 @@ int run(const SimulateArgs& args) {
   for (auto& b : opened->to_send) to_phone.push_back(b);
 
   bool ctap_sent = false, done = false;
-  int exit = kOk;
   while ((!to_phone.empty() || !to_client.empty()) && !done) {
     if (!to_phone.empty()) {
       Bytes msg = std::move(to_phone.front());
@@ -192,7 +191,7 @@ int run(const SimulateArgs& args) {
     std::fprintf(stderr, "transcript written to %s (it holds private keys: for debugging only)\n",
                  args.transcript_path.c_str());
   }
-  return exit;
+  return kOk;
 }
 
 CommandRegistration reg("simulate", 80, [](CLI::App& root) {
