@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,10 +36,7 @@ std::unique_ptr<SocketHidDevice> SocketHidDevice::adopt(int fd) {
 SocketHidDevice::~SocketHidDevice() { close(); }
 
 Status SocketHidDevice::open() {
-  if (wake_fd_ < 0) {
-    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_fd_ < 0) return make_error("eventfd failed: " + errno_text(errno));
-  }
+  HYBRID_TRY_STATUS(waiter_.open());
   if (path_.empty()) {
     if (clients_.empty()) return make_error("socket device: no socket to use");
     return {};
@@ -81,7 +77,7 @@ void SocketHidDevice::drop_client(size_t index) {
 }
 
 Result<HidRead> SocketHidDevice::read_report(Millis timeout) {
-  if (wake_fd_ < 0) return make_error("socket device is not open");
+  if (!waiter_.is_open()) return make_error("socket device is not open");
   if (host_gone_) {
     host_gone_ = false;
     return HidRead{HidRead::Kind::host_closed, {}};
@@ -89,25 +85,13 @@ Result<HidRead> SocketHidDevice::read_report(Millis timeout) {
   auto deadline = Clock::now() + timeout;
   for (;;) {
     std::vector<pollfd> fds;
-    fds.push_back({wake_fd_, POLLIN, 0});
     const size_t first_client = fds.size();
     for (int c : clients_) fds.push_back({c, POLLIN, 0});
     const size_t listen_index = fds.size();
     if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    if (left < 0) left = 0;
-    int r = ::poll(fds.data(), fds.size(), int(left));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return make_error("poll failed: " + errno_text(errno));
-    }
-    if (r == 0) return HidRead{HidRead::Kind::timeout, {}};
-    if (fds[0].revents & POLLIN) {
-      uint64_t v;
-      while (::read(wake_fd_, &v, sizeof v) > 0) {
-      }
-      return HidRead{HidRead::Kind::woken, {}};
-    }
+    HYBRID_TRY(auto outcome, waiter_.wait(fds, deadline));
+    if (outcome == WakeablePoll::Outcome::timeout) return HidRead{HidRead::Kind::timeout, {}};
+    if (outcome == WakeablePoll::Outcome::woken) return HidRead{HidRead::Kind::woken, {}};
     // Clients first: a client leaving and another arriving in the same round is common
     // (one program closes the device, the next opens it).
     for (size_t i = 0; i < clients_.size(); ++i) {
@@ -166,17 +150,10 @@ void SocketHidDevice::close() {
     listen_fd_ = -1;
     ::unlink(path_.c_str());
   }
-  if (wake_fd_ >= 0) {
-    ::close(wake_fd_);
-    wake_fd_ = -1;
-  }
+  waiter_.close();
 }
 
-void SocketHidDevice::wake() {
-  if (wake_fd_ < 0) return;
-  uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
-}
+void SocketHidDevice::wake() { waiter_.wake(); }
 
 std::string SocketHidDevice::describe() const {
   return path_.empty() ? std::string("socket:(connected)") : "socket:" + path_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bridge/hid_device.h"
+#include "bridge/wakeable_poll.h"
 
 namespace hybrid::bridge {
 
@@ -41,7 +42,7 @@ class SocketHidDevice : public HidDevice {
   std::string path_;  // empty when adopted
   int listen_fd_ = -1;
   std::vector<int> clients_;
-  int wake_fd_ = -1;
+  WakeablePoll waiter_;
   bool host_gone_ = false;  // a write lost the last client; report it on the next read
 };
 

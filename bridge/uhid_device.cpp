@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/uhid.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -121,11 +120,9 @@ Status UhidDevice::open() {
                       std::to_string(kUhidMinor) + "): pass the uhid device node (normally /dev/uhid)");
   }
   fd_ = fd;
-  if (wake_fd_ < 0) wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) {
-    int e = errno;
+  if (auto opened = waiter_.open(); !opened.ok()) {
     close();
-    return make_error("eventfd failed: " + errno_text(e));
+    return opened.error();
   }
   auto st2 = write_event(uhid::create2_event(identity_));
   if (!st2.ok()) {
@@ -155,23 +152,12 @@ Result<HidRead> UhidDevice::read_report(Millis timeout) {
   if (fd_ < 0) return make_error("the uhid device is not open");
   auto deadline = Clock::now() + timeout;
   for (;;) {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd_, POLLIN, 0}};
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    if (left < 0) left = 0;
-    int r = ::poll(fds, 2, int(left));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return make_error("poll failed: " + errno_text(errno));
-    }
-    if (r == 0) return HidRead{HidRead::Kind::timeout, {}};
-    if (fds[0].revents & POLLIN) {
-      uint64_t v;
-      while (::read(wake_fd_, &v, sizeof v) > 0) {
-      }
-      return HidRead{HidRead::Kind::woken, {}};
-    }
-    if (fds[1].revents & (POLLERR | POLLHUP)) return make_error(path_ + " reported an error; the device is gone");
-    if (!(fds[1].revents & POLLIN)) continue;
+    std::vector<pollfd> fds{{fd_, POLLIN, 0}};
+    HYBRID_TRY(auto outcome, waiter_.wait(fds, deadline));
+    if (outcome == WakeablePoll::Outcome::timeout) return HidRead{HidRead::Kind::timeout, {}};
+    if (outcome == WakeablePoll::Outcome::woken) return HidRead{HidRead::Kind::woken, {}};
+    if (fds[0].revents & (POLLERR | POLLHUP)) return make_error(path_ + " reported an error; the device is gone");
+    if (!(fds[0].revents & POLLIN)) continue;
     uhid_event ev{};
     ssize_t n = ::read(fd_, &ev, sizeof ev);
     if (n < 0) {
@@ -239,16 +225,9 @@ void UhidDevice::close() {
     ::close(fd_);
     fd_ = -1;
   }
-  if (wake_fd_ >= 0) {
-    ::close(wake_fd_);
-    wake_fd_ = -1;
-  }
+  waiter_.close();
 }
 
-void UhidDevice::wake() {
-  if (wake_fd_ < 0) return;
-  uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
-}
+void UhidDevice::wake() { waiter_.wake(); }
 
 }  // namespace hybrid::bridge

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bridge/hid_device.h"
+#include "bridge/wakeable_poll.h"
 
 namespace hybrid::bridge {
 
@@ -60,7 +61,7 @@ class UhidDevice : public HidDevice {
   std::string path_;
   UhidIdentity identity_;
   int fd_ = -1;
-  int wake_fd_ = -1;
+  WakeablePoll waiter_;
 };
 
 }  // namespace hybrid::bridge
