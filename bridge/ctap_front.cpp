@@ -5,6 +5,9 @@
 #include "base/log.h"
 #include "cbor/codec.h"
 #include "crypto/primitives.h"
+#include "ctap/auth_data.h"
+#include "ctap/entities.h"
+#include "ctap/member_keys.h"
 
 using namespace std::string_view_literals;
 
@@ -13,43 +16,16 @@ namespace {
 
 constexpr std::string_view kStage = "bridge";
 
-// authenticatorGetInfo keys (CTAP 2.1 §6.4).
-constexpr int kInfoVersions = 0x01;
-constexpr int kInfoAaguid = 0x03;
-constexpr int kInfoOptions = 0x04;
-constexpr int kInfoMaxMsgSize = 0x05;
-constexpr int kInfoMaxCredentialCountInList = 0x07;
-constexpr int kInfoMaxCredentialIdLength = 0x08;
-constexpr int kInfoTransports = 0x09;
-constexpr int kInfoAlgorithms = 0x0a;
+namespace info_key = ctap::keys::get_info;
+namespace ga_key = ctap::keys::get_assertion;
+namespace ga_resp_key = ctap::keys::get_assertion_response;
+namespace mc_key = ctap::keys::make_credential;
 
-// authenticatorGetAssertion parameters and response keys (CTAP 2.1 §6.2).
-constexpr int kGaRpId = 0x01;
-constexpr int kGaClientDataHash = 0x02;
-constexpr int kGaAllowList = 0x03;
-constexpr int kGaOptions = 0x05;
-constexpr int kGaPinUvAuthParam = 0x06;
-constexpr int kGaRespCredential = 0x01;
-constexpr int kGaRespAuthData = 0x02;
-constexpr int kGaRespSignature = 0x03;
-constexpr int kGaRespNumberOfCredentials = 0x05;
-
-// authenticatorMakeCredential parameters (CTAP 2.1 §6.1).
-constexpr int kMcClientDataHash = 0x01;
-constexpr int kMcRp = 0x02;
-constexpr int kMcUser = 0x03;
-constexpr int kMcPubKeyCredParams = 0x04;
-constexpr int kMcExcludeList = 0x05;
-constexpr int kMcOptions = 0x07;
-constexpr int kMcPinUvAuthParam = 0x08;
-
-constexpr uint8_t kFlagUserVerified = 0x04;
-constexpr int kCoseEs256 = -7;
 
 Bytes status_only(CtapStatus s) { return Bytes{uint8_t(s)}; }
 
 CtapStatus phone_error_status(const Error& e) {
-  switch (static_cast<PhoneError>(e.code)) {
+  switch (e.as<PhoneError>().value_or(PhoneError::other)) {
     case PhoneError::timeout: return CtapStatus::user_action_timeout;
     case PhoneError::cancelled: return CtapStatus::keepalive_cancel;
     case PhoneError::unavailable:
@@ -131,18 +107,18 @@ CtapFront::CtapFront(CtapFrontOptions options) : options_(options) {}
 Bytes CtapFront::get_info_response() const {
   cbor::Map options{{"rk", true}, {"up", true}, {"uv", true}, {"plat", false}};
   cbor::Map info;
-  info.set(kInfoVersions, cbor::Array{"FIDO_2_0", "FIDO_2_1"});
+  info.set(info_key::versions, cbor::Array{"FIDO_2_0", "FIDO_2_1"});
   // The phone's own AAGUID shows up in the attestation of each new credential; the
   // bridge itself is no particular model, so it reports the all-zero AAGUID.
-  info.set(kInfoAaguid, Bytes(16, 0));
-  info.set(kInfoOptions, std::move(options));
-  info.set(kInfoMaxMsgSize, uint64_t(kMaxMessageSize));
+  info.set(info_key::aaguid, Bytes(16, 0));
+  info.set(info_key::options, std::move(options));
+  info.set(info_key::max_msg_size, uint64_t(kMaxMessageSize));
   // No kInfoPinUvAuthProtocols (0x06): phones verify the user themselves and have no PIN
   // protocol; advertising one would make clients run clientPIN against the bridge.
-  info.set(kInfoMaxCredentialCountInList, options_.max_credential_count_in_list);
-  info.set(kInfoMaxCredentialIdLength, options_.max_credential_id_length);
-  info.set(kInfoTransports, cbor::Array{"hybrid"});
-  info.set(kInfoAlgorithms, cbor::Array{cbor::Map{{"alg", kCoseEs256}, {"type", "public-key"}}});
+  info.set(info_key::max_credential_count_in_list, options_.max_credential_count_in_list);
+  info.set(info_key::max_credential_id_length, options_.max_credential_id_length);
+  info.set(info_key::transports, cbor::Array{"hybrid"});
+  info.set(info_key::algorithms, cbor::Array{cbor::Map{{"alg", ctap::kAlgEs256}, {"type", "public-key"}}});
   Bytes out{uint8_t(CtapStatus::ok)};
   auto body = cbor::encode(cbor::Value(std::move(info)));
   out.insert(out.end(), body.begin(), body.end());
@@ -226,20 +202,20 @@ FrontAction CtapFront::on_request(ByteView request, TimePoint now) {
 }
 
 FrontAction CtapFront::handle_get_assertion(const cbor::Map& params, TimePoint now) {
-  const cbor::Value* rp = params.find(kGaRpId);
-  const cbor::Value* cdh = params.find(kGaClientDataHash);
+  const cbor::Value* rp = params.find(ga_key::rp_id);
+  const cbor::Value* cdh = params.find(ga_key::client_data_hash);
   if (!rp || !cdh) return answer_status(CtapStatus::missing_parameter);
   if (!rp->is_text() || !cdh->is_bytes()) return answer_status(CtapStatus::cbor_unexpected_type);
-  const cbor::Value* options = params.find(kGaOptions);
+  const cbor::Value* options = params.find(ga_key::options);
   if (options && !options->is_map()) return answer_status(CtapStatus::cbor_unexpected_type);
   std::optional<bool> up, uv;
   const cbor::Map* options_map = options ? &options->as_map() : nullptr;
   if (!read_option(options_map, "up", &up) || !read_option(options_map, "uv", &uv)) {
     return answer_status(CtapStatus::cbor_unexpected_type);
   }
-  if (params.find(kGaPinUvAuthParam)) return answer_status(CtapStatus::pin_auth_invalid);
+  if (params.find(ga_key::pin_uv_auth_param)) return answer_status(CtapStatus::pin_auth_invalid);
 
-  const cbor::Value* allow = params.find(kGaAllowList);
+  const cbor::Value* allow = params.find(ga_key::allow_list);
   if (allow && !allow->is_array()) return answer_status(CtapStatus::cbor_unexpected_type);
   size_t stripped = 0;
   cbor::Array list;
@@ -272,9 +248,9 @@ FrontAction CtapFront::handle_get_assertion(const cbor::Map& params, TimePoint n
     Bytes auth_data(rp_hash.begin(), rp_hash.end());
     auth_data.insert(auth_data.end(), {0x00, 0x00, 0x00, 0x00, 0x00});  // flags, signCount
     cbor::Map response;
-    response.set(kGaRespCredential, std::move(credential));
-    response.set(kGaRespAuthData, std::move(auth_data));
-    response.set(kGaRespSignature, Bytes{});
+    response.set(ga_resp_key::credential, std::move(credential));
+    response.set(ga_resp_key::auth_data, std::move(auth_data));
+    response.set(ga_resp_key::signature, Bytes{});
     Bytes out{uint8_t(CtapStatus::ok)};
     auto body = cbor::encode(cbor::Value(std::move(response)));
     out.insert(out.end(), body.begin(), body.end());
@@ -300,15 +276,15 @@ FrontAction CtapFront::handle_get_assertion(const cbor::Map& params, TimePoint n
   pending_assertion_ = std::move(pending);
   log::info(kStage, "getAssertion goes to the phone (allowList {} entries, {} transports stripped)",
             list.size(), stripped);
-  cbor::Map forwarded = allow ? with_entry(params, kGaAllowList, std::move(list)) : params;
+  cbor::Map forwarded = allow ? with_entry(params, ga_key::allow_list, std::move(list)) : params;
   return forward(uint8_t(CtapCommand::get_assertion), forwarded, now);
 }
 
 FrontAction CtapFront::handle_make_credential(const cbor::Map& params, TimePoint now) {
-  const cbor::Value* cdh = params.find(kMcClientDataHash);
-  const cbor::Value* rp = params.find(kMcRp);
-  const cbor::Value* user = params.find(kMcUser);
-  const cbor::Value* algs = params.find(kMcPubKeyCredParams);
+  const cbor::Value* cdh = params.find(mc_key::client_data_hash);
+  const cbor::Value* rp = params.find(mc_key::rp);
+  const cbor::Value* user = params.find(mc_key::user);
+  const cbor::Value* algs = params.find(mc_key::pub_key_cred_params);
   if (!cdh || !rp || !user || !algs) return answer_status(CtapStatus::missing_parameter);
   if (!cdh->is_bytes() || !rp->is_map() || !user->is_map() || !algs->is_array()) {
     return answer_status(CtapStatus::cbor_unexpected_type);
@@ -316,16 +292,16 @@ FrontAction CtapFront::handle_make_credential(const cbor::Map& params, TimePoint
   const cbor::Value* rp_id = rp->as_map().find("id"sv);
   if (!rp_id) return answer_status(CtapStatus::missing_parameter);
   if (!rp_id->is_text()) return answer_status(CtapStatus::cbor_unexpected_type);
-  const cbor::Value* options = params.find(kMcOptions);
+  const cbor::Value* options = params.find(mc_key::options);
   if (options && !options->is_map()) return answer_status(CtapStatus::cbor_unexpected_type);
   std::optional<bool> up;
   if (!read_option(options ? &options->as_map() : nullptr, "up", &up)) {
     return answer_status(CtapStatus::cbor_unexpected_type);
   }
   if (up.has_value() && !*up) return answer_status(CtapStatus::invalid_option);
-  if (params.find(kMcPinUvAuthParam)) return answer_status(CtapStatus::pin_auth_invalid);
+  if (params.find(mc_key::pin_uv_auth_param)) return answer_status(CtapStatus::pin_auth_invalid);
 
-  const cbor::Value* exclude = params.find(kMcExcludeList);
+  const cbor::Value* exclude = params.find(mc_key::exclude_list);
   if (exclude && !exclude->is_array()) return answer_status(CtapStatus::cbor_unexpected_type);
   size_t stripped = 0;
   cbor::Map forwarded = params;
@@ -337,7 +313,7 @@ FrontAction CtapFront::handle_make_credential(const cbor::Map& params, TimePoint
       if (auto expanded = expand_from_probes(rp_id->as_text(), *list, now)) list = std::move(expanded);
     }
     exclude_size = list->size();
-    forwarded = with_entry(params, kMcExcludeList, std::move(*list));
+    forwarded = with_entry(params, mc_key::exclude_list, std::move(*list));
   }
   stats_.transports_stripped += stripped;
   pending_assertion_.reset();
@@ -406,23 +382,23 @@ FrontAction CtapFront::on_phone_result(const PhoneResponse& response, TimePoint 
   auto decoded = cbor::decode(ByteView(bytes).subspan(1), opts);
   if (!decoded.ok() || !decoded->is_map()) return answer(std::move(bytes));  // the client's problem to report
   cbor::Map map = decoded->as_map();
-  if (map.find(kGaRespNumberOfCredentials)) {
+  if (map.find(ga_resp_key::number_of_credentials)) {
     // The phone showed its own account picker; a client that saw numberOfCredentials > 1
     // would ask for authenticatorGetNextAssertion, which a finished hybrid transaction
     // cannot serve.
-    map = without_entry(map, cbor::Value(kGaRespNumberOfCredentials));
+    map = without_entry(map, cbor::Value(ga_resp_key::number_of_credentials));
     Bytes rewritten{uint8_t(CtapStatus::ok)};
     auto body = cbor::encode(cbor::Value(map));
     rewritten.insert(rewritten.end(), body.begin(), body.end());
     bytes = std::move(rewritten);
   }
   std::optional<Bytes> credential_id = pending->single_allowed_id;
-  if (const cbor::Value* cred = map.find(kGaRespCredential); cred && cred->is_map()) {
+  if (const cbor::Value* cred = map.find(ga_resp_key::credential); cred && cred->is_map()) {
     if (const cbor::Value* id = cred->as_map().find("id"sv); id && id->is_bytes()) credential_id = id->as_bytes();
   }
   bool user_verified = false;
-  if (const cbor::Value* ad = map.find(kGaRespAuthData); ad && ad->is_bytes() && ad->as_bytes().size() > 32) {
-    user_verified = (ad->as_bytes()[32] & kFlagUserVerified) != 0;
+  if (const cbor::Value* ad = map.find(ga_resp_key::auth_data); ad && ad->is_bytes() && ad->as_bytes().size() > 32) {
+    user_verified = (ad->as_bytes()[32] & ctap::flags::kUserVerified) != 0;
   }
   if (credential_id) {
     cached_ = CachedAssertion{pending->rp_id, pending->client_data_hash, *credential_id, user_verified,

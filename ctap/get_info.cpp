@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include "ctap/cbor_util.h"
+#include "ctap/member_keys.h"
 
 namespace hybrid::ctap {
+
+namespace key = keys::get_info;
 
 bool GetInfoResponse::has_extension(std::string_view name) const {
   for (const auto& e : extensions)
@@ -14,27 +17,27 @@ bool GetInfoResponse::has_extension(std::string_view name) const {
 
 Bytes GetInfoResponse::encode() const {
   cbor::Map m;
-  m.set(1, text_array(versions));
-  if (!extensions.empty()) m.set(2, text_array(extensions));
-  m.set(3, aaguid);
+  m.set(key::versions, text_array(versions));
+  if (!extensions.empty()) m.set(key::extensions, text_array(extensions));
+  m.set(key::aaguid, aaguid);
   if (!options.empty()) {
     cbor::Map o;
     for (const auto& [k, v] : options) o.set(k, v);
-    m.set(4, std::move(o));
+    m.set(key::options, std::move(o));
   }
-  if (max_msg_size) m.set(5, *max_msg_size);
+  if (max_msg_size) m.set(key::max_msg_size, *max_msg_size);
   if (!pin_uv_auth_protocols.empty()) {
     cbor::Array a;
     for (auto p : pin_uv_auth_protocols) a.emplace_back(p);
-    m.set(6, std::move(a));
+    m.set(key::pin_uv_auth_protocols, std::move(a));
   }
-  if (max_credential_count_in_list) m.set(7, *max_credential_count_in_list);
-  if (max_credential_id_length) m.set(8, *max_credential_id_length);
-  if (!transports.empty()) m.set(9, text_array(transports));
+  if (max_credential_count_in_list) m.set(key::max_credential_count_in_list, *max_credential_count_in_list);
+  if (max_credential_id_length) m.set(key::max_credential_id_length, *max_credential_id_length);
+  if (!transports.empty()) m.set(key::transports, text_array(transports));
   if (!algorithms.empty()) {
     cbor::Array a;
     for (const auto& p : algorithms) a.push_back(p.to_cbor());
-    m.set(10, std::move(a));
+    m.set(key::algorithms, std::move(a));
   }
   return cbor::encode(cbor::Value(std::move(m)));
 }
@@ -43,19 +46,19 @@ Result<GetInfoResponse> GetInfoResponse::decode(ByteView data) {
   HYBRID_TRY(cbor::Value v, decode_strict(data, "getInfo response"));
   HYBRID_TRY(const cbor::Map* m, as_map(v, "getInfo response"));
   GetInfoResponse r;
-  HYBRID_TRY(const cbor::Value* versions, required(*m, 1, "getInfo versions (1)"));
+  HYBRID_TRY(const cbor::Value* versions, required(*m, key::versions, "getInfo versions (1)"));
   HYBRID_TRY(r.versions, as_text_array(*versions, "getInfo versions (1)"));
-  if (const cbor::Value* ext = m->find(2)) {
+  if (const cbor::Value* ext = m->find(key::extensions)) {
     HYBRID_TRY(r.extensions, as_text_array(*ext, "getInfo extensions (2)"));
   }
-  HYBRID_TRY(const cbor::Value* aaguid, required(*m, 3, "getInfo aaguid (3)"));
+  HYBRID_TRY(const cbor::Value* aaguid, required(*m, key::aaguid, "getInfo aaguid (3)"));
   HYBRID_TRY(Bytes aaguid_bytes, as_bytes(*aaguid, "getInfo aaguid (3)"));
   if (aaguid_bytes.size() != 16) {
     return ctap_error(StatusCode::invalid_length,
                       fmt::format("getInfo aaguid (3) must be 16 bytes, got {}", aaguid_bytes.size()));
   }
   std::copy(aaguid_bytes.begin(), aaguid_bytes.end(), r.aaguid.begin());
-  if (const cbor::Value* opts = m->find(4)) {
+  if (const cbor::Value* opts = m->find(key::options)) {
     HYBRID_TRY(const cbor::Map* om, as_map(*opts, "getInfo options (4)"));
     for (const auto& [k, val] : *om) {
       HYBRID_TRY(std::string name, as_text(k, "getInfo option name"));
@@ -63,20 +66,20 @@ Result<GetInfoResponse> GetInfoResponse::decode(ByteView data) {
       r.options[name] = b;
     }
   }
-  HYBRID_TRY(r.max_msg_size, optional_unsigned(*m, 5, "getInfo maxMsgSize (5)"));
-  if (const cbor::Value* p = m->find(6)) {
+  HYBRID_TRY(r.max_msg_size, optional_unsigned(*m, key::max_msg_size, "getInfo maxMsgSize (5)"));
+  if (const cbor::Value* p = m->find(key::pin_uv_auth_protocols)) {
     HYBRID_TRY(const cbor::Array* a, as_array(*p, "getInfo pinUvAuthProtocols (6)"));
     for (const auto& item : *a) {
       HYBRID_TRY(uint64_t u, as_unsigned(item, "getInfo pinUvAuthProtocols entry"));
       r.pin_uv_auth_protocols.push_back(u);
     }
   }
-  HYBRID_TRY(r.max_credential_count_in_list, optional_unsigned(*m, 7, "getInfo maxCredentialCountInList (7)"));
-  HYBRID_TRY(r.max_credential_id_length, optional_unsigned(*m, 8, "getInfo maxCredentialIdLength (8)"));
-  if (const cbor::Value* t = m->find(9)) {
+  HYBRID_TRY(r.max_credential_count_in_list, optional_unsigned(*m, key::max_credential_count_in_list, "getInfo maxCredentialCountInList (7)"));
+  HYBRID_TRY(r.max_credential_id_length, optional_unsigned(*m, key::max_credential_id_length, "getInfo maxCredentialIdLength (8)"));
+  if (const cbor::Value* t = m->find(key::transports)) {
     HYBRID_TRY(r.transports, as_text_array(*t, "getInfo transports (9)"));
   }
-  if (const cbor::Value* algs = m->find(10)) {
+  if (const cbor::Value* algs = m->find(key::algorithms)) {
     HYBRID_TRY(const cbor::Array* a, as_array(*algs, "getInfo algorithms (10)"));
     for (const auto& item : *a) {
       HYBRID_TRY(CredentialParameter p, CredentialParameter::from_cbor(item));
