@@ -1,31 +1,9 @@
-// Exit codes of the `hybrid` CLI: 0 only on success, one distinct code per failure class.
-// `hybrid --help` lists them (exit_code_help()). Keep the numbers stable: scripts use them.
+// The CLI's exit codes are defined once, in base/exit_code.h (the bridge and the roles map
+// onto them too); this header makes them visible to app/ as before.
 #pragma once
 
-#include <string>
+#include "base/exit_code.h"
 
 namespace hybrid::app {
-
-enum ExitCode : int {
-  kOk = 0,
-  kInternalError = 1,     // a bug or an unexpected system failure
-  kUsage = 2,             // bad command line (CLI11 also uses this)
-  kInvalidInput = 3,      // malformed QR code, file, vector, policy…
-  kBluetoothUnavailable = 4,  // no BlueZ, no adapter, adapter off or blocked, no permission
-  kNoAdvert = 5,          // no matching BLE advert before the timeout
-  kTunnelHttpStatus = 6,  // the tunnel server refused the WebSocket upgrade
-  kTls = 7,               // TLS failure talking to the tunnel server
-  kHandshakeFailed = 8,   // Noise handshake failed (wrong QR, wrong PSK, tampering)
-  kCtapError = 9,         // the phone answered with a CTAP error
-  kPhoneShutDown = 10,    // the phone closed the connection before answering
-  kCancelled = 11,        // the user cancelled (Ctrl-C)
-  kTimeout = 12,          // the overall timeout expired
-  kLinkGone = 13,         // the linked phone's contact ID is gone (HTTP 410); link forgotten
-  kPolicyRefused = 14,    // a relying-party policy refused the passkey
-  kNetwork = 15,          // could not reach the tunnel server (DNS, refused, reset)
-  kDeviceUnavailable = 16,  // the bridge's HID device (/dev/uhid) is missing or not writable
-};
-
-std::string exit_code_help();
-
+using hybrid::exit_code_help;
 }  // namespace hybrid::app

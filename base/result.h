@@ -2,31 +2,87 @@
 // what happened and, where possible, what to do about it.
 #pragma once
 
+#include <concepts>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
 namespace hybrid {
 
-// An error: a stable machine-readable code (0 = unspecified; each layer defines its own
-// enum and stores it here as an int) and a message written for a person.
-struct Error {
-  int code = 0;
-  std::string message;
+// Error domains. Each layer declares its error enum a domain, in the enum's namespace:
+//   enum class QrError { not_fido_url = 1, ... };
+//   HYBRID_ERROR_DOMAIN(QrError, "qr")
+// An Error built from QrError::bad_cbor then carries (domain "qr", value 3) as a
+// std::error_code; e.is(QrError::bad_cbor) and e.as<QrError>() read it back, and a code of
+// another domain (or an errno) never reads as one of ours, whatever its number.
+template <class E>
+class DomainCategory final : public std::error_category {
+ public:
+  explicit DomainCategory(const char* name) : name_(name) {}
+  const char* name() const noexcept override { return name_; }
+  std::string message(int value) const override { return std::string(name_) + " error " + std::to_string(value); }
 
-  // The same error with context put in front: "tunnel: " + message.
-  Error with_context(const std::string& context) const {
-    return Error{code, context + ": " + message};
-  }
+ private:
+  const char* name_;
 };
 
-inline Error make_error(std::string message, int code = 0) {
+#define HYBRID_ERROR_DOMAIN(Enum, domain_name)                            \
+  inline const std::error_category& error_category_of(Enum) {             \
+    static const ::hybrid::DomainCategory<Enum> category(domain_name);    \
+    return category;                                                      \
+  }
+
+// An enum that has been declared an error domain with HYBRID_ERROR_DOMAIN.
+template <class E>
+concept ErrorEnum = std::is_enum_v<E> && requires(E e) {
+  { error_category_of(e) } -> std::same_as<const std::error_category&>;
+};
+
+template <ErrorEnum E>
+std::error_code error_code_of(E e) {
+  return std::error_code(static_cast<int>(e), error_category_of(e));
+}
+
+// An error: a typed code (which layer's domain, which value; empty when unspecified) and a
+// message written for a person.
+struct Error {
+  std::error_code code;
+  std::string message;
+
+  Error() = default;
+  Error(std::error_code c, std::string m) : code(c), message(std::move(m)) {}
+  template <ErrorEnum E>
+  Error(E e, std::string m) : code(error_code_of(e)), message(std::move(m)) {}
+
+  // True when the code is `want` of `want`'s own domain.
+  template <ErrorEnum E>
+  bool is(E want) const { return code == error_code_of(want); }
+  // An errno-style condition (std::errc::no_such_file_or_directory, ...).
+  bool is(std::errc want) const { return code == want; }
+  // The code as a value of domain E, or nullopt when the code is of another domain.
+  template <ErrorEnum E>
+  std::optional<E> as() const {
+    if (!code || code.category() != error_category_of(E{})) return std::nullopt;
+    return static_cast<E>(code.value());
+  }
+
+  // The same error with context put in front: "tunnel: " + message.
+  Error with_context(const std::string& context) const { return Error{code, context + ": " + message}; }
+};
+
+inline Error make_error(std::string message) { return Error{std::error_code{}, std::move(message)}; }
+
+template <ErrorEnum E>
+Error make_error(E code, std::string message) {
   return Error{code, std::move(message)};
 }
 
-template <class E>
-Error make_error(E code, std::string message) {
-  return Error{static_cast<int>(code), std::move(message)};
+// An error from a failed system call: the errno value in the generic (POSIX) domain.
+inline Error errno_error(int errno_value, std::string message) {
+  return Error{std::error_code(errno_value, std::generic_category()), std::move(message)};
 }
 
 template <class T>

@@ -44,13 +44,7 @@ std::string_view radio_error_name(RadioError e) {
   return "unknown";
 }
 
-std::optional<RadioError> radio_error_of(const Error& e) {
-  if (e.code < static_cast<int>(RadioError::bluez_not_running) ||
-      e.code > static_cast<int>(RadioError::advertising_rejected)) {
-    return std::nullopt;
-  }
-  return static_cast<RadioError>(e.code);
-}
+std::optional<RadioError> radio_error_of(const Error& e) { return e.as<RadioError>(); }
 
 Error no_advert_error(std::chrono::milliseconds timeout, size_t cable_adverts_seen) {
   auto ms = timeout.count();

@@ -47,6 +47,7 @@ enum class RadioError : int {
   dbus_failure = 9,       // the bus is unreachable or a call failed unexpectedly
   advertising_rejected = 10,  // BlueZ refused the advertisement (too long, too many, …)
 };
+HYBRID_ERROR_DOMAIN(RadioError, "bluetooth")
 
 // "powered_off", "no_advert_timeout", … (stable names for JSON output and logs).
 std::string_view radio_error_name(RadioError e);

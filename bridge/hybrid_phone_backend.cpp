@@ -15,7 +15,7 @@
 
 #include "base/log.h"
 #include "ble/bluez_radio.h"
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 #include "qr/render.h"
 #include "roles/link_store.h"
 
@@ -108,11 +108,6 @@ PhoneError phone_error_for(roles::ClientFailure failure) {
       return PhoneError::other;
   }
   return PhoneError::other;
-}
-
-bool falls_back_to_qr(roles::ClientFailure failure) {
-  using F = roles::ClientFailure;
-  return failure == F::link_gone || failure == F::no_advert || failure == F::tunnel_status || failure == F::network;
 }
 
 bool stderr_is_journal() {
@@ -242,13 +237,13 @@ PhoneResponse HybridPhoneBackend::run(Job& job, const Bytes& ctap_request) {
       }
       return concat(Bytes{result->ctap_status}, result->ctap_body);
     }
-    auto failure = roles::failure_of(result.error()).value_or(roles::ClientFailure::internal);
+    auto failure = roles::failure_or_internal(result.error());
     if (job.cancelled) failure = roles::ClientFailure::cancelled;
     if (use_link && failure == roles::ClientFailure::link_gone) {
       auto forgot = links.forget(linked->name);
       if (forgot && *forgot) log::warn(kStage, "forgot the linked phone \"{}\": it was unlinked", linked->name);
     }
-    if (use_link && falls_back_to_qr(failure)) {
+    if (use_link && roles::linked_falls_back_to_qr(failure)) {
       log::warn(kStage, "the linked phone \"{}\" could not be reached ({}: {}); falling back to a QR code",
                 linked->name, roles::failure_name(failure), result.error().message);
       continue;
@@ -322,7 +317,7 @@ void HybridPhoneBackend::show_qr(const std::string& qr_url, bool make_credential
   }
   if (!options_.qr_png_path.empty()) {
     auto png = qr::render_png(qr_url);
-    Status written = png ? ctap::atomic_write_file(options_.qr_png_path, *png, 0600) : Status(png.error());
+    Status written = png ? atomic_write_file(options_.qr_png_path, *png, 0600) : Status(png.error());
     if (!written) log::warn(kStage, "could not write the QR code to {}: {}", options_.qr_png_path, written.error().message);
   }
   if (std::string program = find_executable(options_.notify_program); !program.empty()) {

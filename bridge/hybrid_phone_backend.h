@@ -51,10 +51,6 @@ struct HybridPhoneBackendOptions {
 // Bluetooth, no network, TLS, refused or gone tunnel → unavailable; the rest → other.
 PhoneError phone_error_for(roles::ClientFailure failure);
 
-// Whether a linked-phone failure should be retried with a QR code (the phone is gone,
-// out of reach or the server would not wake it). Same rule as `hybrid sign-in`.
-bool falls_back_to_qr(roles::ClientFailure failure);
-
 // "true" when this process' stderr is the systemd journal ($JOURNAL_STREAM names it): a
 // QR code (which holds the transaction's secret) must not be written into a log.
 bool stderr_is_journal();

@@ -20,6 +20,7 @@ enum class PhoneError : int {
   cancelled = 2,  // the user or the phone cancelled → CTAP2_ERR_KEEPALIVE_CANCEL
   unavailable = 3,  // no way to reach a phone (no Bluetooth, no network) → CTAP1_ERR_OTHER
 };
+HYBRID_ERROR_DOMAIN(PhoneError, "phone backend")
 
 using PhoneResponse = Result<Bytes>;  // status byte ‖ CBOR, exactly as the phone sent it
 using PhoneDone = std::function<void(PhoneResponse)>;

@@ -75,12 +75,11 @@ std::string_view status_name(uint8_t status);
 std::string status_description(uint8_t status);  // name and hex: "CTAP2_ERR_NO_CREDENTIALS (0x2e)"
 std::string_view command_name(uint8_t command);  // "authenticatorGetInfo", … or "unknown"
 
-inline Error ctap_error(StatusCode status, std::string message) {
-  return Error{static_cast<int>(status), std::move(message)};
-}
+HYBRID_ERROR_DOMAIN(StatusCode, "ctap status")
+inline Error ctap_error(StatusCode status, std::string message) { return Error{status, std::move(message)}; }
 // The CTAP status of an error from this layer; errors without one count as CTAP1_ERR_OTHER.
 inline uint8_t status_of(const Error& e) {
-  return (e.code > 0 && e.code <= 0xff) ? static_cast<uint8_t>(e.code) : static_cast<uint8_t>(StatusCode::other);
+  return static_cast<uint8_t>(e.as<StatusCode>().value_or(StatusCode::other));
 }
 
 }  // namespace hybrid::ctap

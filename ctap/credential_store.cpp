@@ -257,7 +257,7 @@ Result<CredentialStore> CredentialStore::open(const std::string& path) {
   auto contents = read_file(path);
   CredentialStore store;
   if (!contents.ok()) {
-    if (contents.error().code != ENOENT) return contents.error();
+    if (!contents.error().is(std::errc::no_such_file_or_directory)) return contents.error();
     store.s_->path = path;
     store.s_->lock = std::move(lock);
     HYBRID_TRY_STATUS(store.persist());

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <set>
 
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 
 namespace hybrid::ctap {
 namespace {
@@ -13,7 +13,7 @@ using json = nlohmann::json;
 
 Error refuse(Rule rule, std::string message, const PasskeyProfile& profile) {
   if (!profile.advice.empty()) message += "; " + profile.advice;
-  return Error{static_cast<int>(rule), std::move(message)};
+  return Error{rule, std::move(message)};
 }
 
 std::string kind_plural(PasskeyKind kind) {
@@ -182,8 +182,18 @@ Status check_common(const PasskeyProfile& p, const PasskeyFacts& facts, const Aa
 
 }  // namespace
 
-std::string_view rule_name(int code) {
-  switch (static_cast<Rule>(code)) {
+bool is_policy_rule(Rule rule) {
+  switch (rule) {
+    case Rule::policy_passkey_types:
+    case Rule::policy_attestation:
+    case Rule::policy_allowed_aaguids:
+    case Rule::policy_blocked_aaguids: return true;
+    default: return false;
+  }
+}
+
+std::string_view rule_name(Rule rule) {
+  switch (rule) {
     case Rule::malformed: return "malformed";
     case Rule::ceremony_type: return "ceremony_type";
     case Rule::challenge: return "challenge";

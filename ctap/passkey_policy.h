@@ -20,10 +20,9 @@
 
 namespace hybrid::ctap {
 
-// Error::code of every relying-party refusal (verifier and policy). Kept above 0xff so
-// that they never look like CTAP statuses.
+// Error::code of every relying-party refusal (verifier and policy), in its own domain.
 enum class Rule : int {
-  malformed = 1001,       // the response is not well-formed
+  malformed = 1,          // the response is not well-formed
   ceremony_type,          // clientData.type is not webauthn.create / webauthn.get
   challenge,              // unknown, reused or expired challenge
   origin,                 // clientData.origin is not one of ours
@@ -44,8 +43,13 @@ enum class Rule : int {
   policy_allowed_aaguids, // AAGUID not on the profile's allow list
   policy_blocked_aaguids, // AAGUID on the profile's block list
 };
+HYBRID_ERROR_DOMAIN(Rule, "relying party")
 // Short stable names for logs and JSON: "origin", "passkey_types", "blocked_aaguids", …
-std::string_view rule_name(int code);
+std::string_view rule_name(Rule rule);
+// The rule that refused, when `e` is a refusal (and not, say, a storage failure).
+inline std::optional<Rule> rule_of(const Error& e) { return e.as<Rule>(); }
+// Refusals by a passkey profile (as opposed to the WebAuthn checks every RP makes).
+bool is_policy_rule(Rule rule);
 
 enum class KeyRestriction { off, allow, block };
 

@@ -16,7 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-Error refuse(Rule rule, std::string message) { return Error{static_cast<int>(rule), std::move(message)}; }
+Error refuse(Rule rule, std::string message) { return Error{rule, std::move(message)}; }
 
 Result<Bytes> b64(const json& j, const char* name, std::string_view where) {
   if (!j.is_object() || !j.contains(name) || !j[name].is_string()) {

@@ -75,7 +75,7 @@ PrfSalts salts_of(const PrfInputs& in) {
 Result<ByteView> ok_payload(ByteView ctap_response) {
   if (ctap_response.empty()) return make_error("the phone sent an empty CTAP response");
   if (ctap_response[0] != 0x00) {
-    return Error{ctap_response[0], explain_ctap_status(ctap_response[0])};
+    return Error{static_cast<StatusCode>(ctap_response[0]), explain_ctap_status(ctap_response[0])};
   }
   return ctap_response.subspan(1);
 }

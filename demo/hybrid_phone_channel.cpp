@@ -9,21 +9,6 @@ constexpr std::string_view kStage = "kiosk";
 
 Error channel_error(ChannelFailure f, std::string message) { return make_error(f, std::move(message)); }
 
-// The visitor reads this on the kiosk's screen.
-std::string explain(roles::ClientFailure f, const std::string& message) {
-  switch (f) {
-    case roles::ClientFailure::bluetooth: return "the kiosk cannot use Bluetooth: " + message;
-    case roles::ClientFailure::tunnel_status:
-    case roles::ClientFailure::tls:
-    case roles::ClientFailure::network: return "the kiosk could not reach the tunnel server: " + message;
-    case roles::ClientFailure::handshake: return "the phone and the kiosk could not set up an encrypted channel: " + message;
-    case roles::ClientFailure::phone_closed: return "the phone went away before answering";
-    case roles::ClientFailure::timeout: return "the phone took too long to answer";
-    case roles::ClientFailure::protocol: return "the phone broke the protocol: " + message;
-    default: return message;
-  }
-}
-
 }  // namespace
 
 HybridPhoneChannel::HybridPhoneChannel(ble::Radio& radio, HybridChannelOptions options)
@@ -87,7 +72,7 @@ Result<ChannelAnswer> HybridPhoneChannel::exchange(qr::RequestType type, ByteVie
     }
     if (f == roles::ClientFailure::no_advert) return channel_error(ChannelFailure::no_phone, e.message);
     log::warn(kStage, "the hybrid transaction failed ({}): {}", f ? roles::failure_name(*f) : "?", e.message);
-    return channel_error(ChannelFailure::failed, f ? explain(*f, e.message) : e.message);
+    return channel_error(ChannelFailure::failed, roles::explain_failure(e));
   }
   return channel_error(ChannelFailure::cancelled, "cancelled");
 }

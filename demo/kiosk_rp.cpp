@@ -18,12 +18,13 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kStage = "kiosk";
 
-bool is_policy_rule(int code) {
-  return code >= static_cast<int>(ctap::Rule::policy_passkey_types) &&
-         code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+bool is_policy_refusal(const Error& e) {
+  auto rule = ctap::rule_of(e);
+  return rule && ctap::is_policy_rule(*rule);
 }
-bool is_rule(int code) {
-  return code >= static_cast<int>(ctap::Rule::malformed) && code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+std::string rule_text(const Error& e) {
+  auto rule = ctap::rule_of(e);
+  return rule ? std::string(ctap::rule_name(*rule)) : "";
 }
 
 VisitOutcome failed(std::string reason) {
@@ -198,8 +199,8 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
   out.profile = profile.name;
   if (!reg.ok()) {
     const Error& e = reg.error();
-    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = rule_text(e);
     out.reason = e.message;
     // Show what was offered (the claim, since it was not accepted).
     if (auto mc = ctap::MakeCredentialResponse::decode(response.subspan(1)); mc.ok()) {
@@ -212,7 +213,7 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
         out.passkey = v;
       }
     }
-    if (!is_policy_rule(e.code)) out.profile.clear();
+    if (!is_policy_refusal(e)) out.profile.clear();
     return out;
   }
   if (c.new_account) {
@@ -253,13 +254,13 @@ VisitOutcome KioskRelyingParty::finish_sign_in(const Ceremony& c, ByteView respo
   VisitOutcome out;
   if (!result.ok()) {
     const Error& e = result.error();
-    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = rule_text(e);
     out.reason = e.message;
     if (seen) {
       out.user_name = seen->second.name;
       out.display_name = seen->second.display_name;
-      if (is_policy_rule(e.code)) out.profile = profile_of(seen->second).name;
+      if (is_policy_refusal(e)) out.profile = profile_of(seen->second).name;
       out.passkey = view_of(seen->first);
     }
     return out;

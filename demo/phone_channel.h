@@ -34,6 +34,7 @@ enum class ChannelFailure : int {
   cancelled = 2,  // cancel() was called
   failed = 3,     // anything else; the message says what, for the visitor
 };
+HYBRID_ERROR_DOMAIN(ChannelFailure, "kiosk phone channel")
 
 struct ChannelAnswer {
   uint8_t ctap_status = 0;
@@ -56,6 +57,6 @@ class PhoneChannel {
   virtual void clear_cancel() = 0;
 };
 
-inline bool is_channel_failure(const Error& e, ChannelFailure f) { return e.code == static_cast<int>(f); }
+inline bool is_channel_failure(const Error& e, ChannelFailure f) { return e.is(f); }
 
 }  // namespace hybrid::demo

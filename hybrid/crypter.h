@@ -8,6 +8,7 @@
 namespace hybrid {
 
 enum class CrypterError { exhausted = 1, decrypt_failed = 2, bad_padding = 3 };
+HYBRID_ERROR_DOMAIN(CrypterError, "crypter")
 
 class Crypter {
  public:

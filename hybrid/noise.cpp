@@ -67,17 +67,18 @@ TrafficKeys SymmetricState::split() const {
 
 namespace {
 
-enum HandshakeErrorCode { kHandshakeMalformed = 1, kHandshakeAuthFailed = 2 };
+enum class HandshakeError { malformed = 1, auth_failed = 2 };
+HYBRID_ERROR_DOMAIN(HandshakeError, "noise handshake")
 
 Result<P256PublicKey> parse_peer_ephemeral(ByteView message, const char* which) {
   if (message.size() != kHandshakeMessageSize) {
-    return make_error(kHandshakeMalformed, std::string(which) + " must be " +
+    return make_error(HandshakeError::malformed, std::string(which) + " must be " +
                                                std::to_string(kHandshakeMessageSize) + " bytes, got " +
                                                std::to_string(message.size()));
   }
   auto point = P256PublicKey::parse(message.first(kP256UncompressedSize));
   if (!point || message[0] != 0x04) {
-    return make_error(kHandshakeMalformed,
+    return make_error(HandshakeError::malformed,
                       std::string(which) + " does not start with a valid uncompressed P-256 point");
   }
   return point;
@@ -86,13 +87,13 @@ Result<P256PublicKey> parse_peer_ephemeral(ByteView message, const char* which) 
 Status expect_empty_payload(SymmetricState& state, ByteView ciphertext, const char* which) {
   auto payload = state.decrypt_and_hash(ciphertext);
   if (!payload) {
-    return make_error(kHandshakeAuthFailed,
+    return make_error(HandshakeError::auth_failed,
                       std::string(which) +
                           " did not authenticate: the peer used a different pre-shared key or static "
                           "key (a different QR code or advert), or the message was altered");
   }
   if (!payload->empty()) {
-    return make_error(kHandshakeMalformed, std::string(which) + " carries an unexpected payload");
+    return make_error(HandshakeError::malformed, std::string(which) + " carries an unexpected payload");
   }
   return {};
 }

@@ -12,7 +12,7 @@
 
 namespace hybrid {
 
-// Error codes (Error::code) of both sessions; the CLI maps them to exit codes.
+// Error codes (Error::code) of both sessions.
 enum class SessionError {
   wrong_state = 1,          // an input that the current state does not expect (a bug in the caller)
   handshake_failed = 2,     // §12 HandshakeFailed
@@ -23,6 +23,7 @@ enum class SessionError {
   no_ctap = 7,              // the phone does not offer CTAP
   bad_qr = 8,
 };
+HYBRID_ERROR_DOMAIN(SessionError, "hybrid session")
 
 // The advert matched: proximity proven; for the QR flow, where the phone waits.
 struct AdvertMatched {

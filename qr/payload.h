@@ -30,6 +30,7 @@ enum class QrError : int {
   bad_cbor = 3,       // not exactly one canonical CBOR map
   bad_field = 4,      // a known key is missing or has the wrong type or size
 };
+HYBRID_ERROR_DOMAIN(QrError, "qr")
 
 inline constexpr std::string_view kUrlPrefix = "FIDO:/";
 // The number of assigned tunnel-server domains we know (cable.ua5v.com, cable.auth.com;

@@ -25,35 +25,9 @@ std::string_view stage_name(Stage stage) {
   return "?";
 }
 
-std::string_view failure_name(ClientFailure f) {
-  switch (f) {
-    case ClientFailure::bluetooth: return "bluetooth";
-    case ClientFailure::no_advert: return "no_advert";
-    case ClientFailure::tunnel_status: return "tunnel_status";
-    case ClientFailure::tls: return "tls";
-    case ClientFailure::network: return "network";
-    case ClientFailure::handshake: return "handshake";
-    case ClientFailure::phone_closed: return "phone_closed";
-    case ClientFailure::cancelled: return "cancelled";
-    case ClientFailure::timeout: return "timeout";
-    case ClientFailure::link_gone: return "link_gone";
-    case ClientFailure::protocol: return "protocol";
-    case ClientFailure::internal: return "internal";
-  }
-  return "?";
-}
-
-// Errors of this layer carry kFailureBase + ClientFailure in Error::code.
 namespace {
-constexpr int kFailureBase = 7000;
-Error failure(ClientFailure f, std::string message) { return Error{kFailureBase + static_cast<int>(f), std::move(message)}; }
+Error failure(ClientFailure f, std::string message) { return Error{f, std::move(message)}; }
 }  // namespace
-
-std::optional<ClientFailure> failure_of(const Error& e) {
-  int c = e.code - kFailureBase;
-  if (c >= 1 && c <= static_cast<int>(ClientFailure::internal)) return static_cast<ClientFailure>(c);
-  return std::nullopt;
-}
 
 struct ClientTransaction::Impl {
   ble::Radio& radio;
@@ -255,8 +229,7 @@ Result<ClientTransactionResult> ClientTransaction::run(uint8_t ctap_command, Byt
     auto out = session.on_message(*msg);
     if (!out) {
       conn->close(1000);
-      auto code = static_cast<SessionError>(out.error().code);
-      return failure(code == SessionError::handshake_failed ? ClientFailure::handshake : ClientFailure::protocol,
+      return failure(out.error().is(SessionError::handshake_failed) ? ClientFailure::handshake : ClientFailure::protocol,
                      out.error().message);
     }
     for (auto& b : out->to_send) (void)conn->send(b);

@@ -15,6 +15,7 @@
 
 #include "ble/radio.h"
 #include "hybrid/client_session.h"
+#include "roles/client_failure.h"
 #include "roles/link_store.h"
 
 namespace hybrid::roles {
@@ -38,23 +39,6 @@ struct ClientProgress {
   std::string qr_url;   // set with Stage::qr_shown
 };
 
-// Why a transaction failed; each maps to its own CLI exit code.
-enum class ClientFailure {
-  bluetooth = 1,      // no BlueZ, no adapter, powered off, blocked, no permission
-  no_advert = 2,      // nothing matched before the advert timeout
-  tunnel_status = 3,  // the tunnel server refused (HTTP status other than 410 on /contact)
-  tls = 4,
-  network = 5,
-  handshake = 6,
-  phone_closed = 7,   // the phone left before answering
-  cancelled = 8,
-  timeout = 9,        // the overall deadline
-  link_gone = 10,     // 410 on /contact: the link was forgotten
-  protocol = 11,      // the phone broke the protocol (bad post-handshake, bad frames)
-  internal = 12,
-};
-std::string_view failure_name(ClientFailure f);
-std::optional<ClientFailure> failure_of(const Error& e);
 
 struct ClientTransactionOptions {
   // Where tunnels are: empty = the domain the advert (or the link) names, over wss://;

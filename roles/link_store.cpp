@@ -6,7 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 #include "roles/data_dir.h"
 
 namespace hybrid::roles {
@@ -25,9 +25,9 @@ LinkStore::LinkStore(std::string path) : path_(std::move(path)) {}
 namespace {
 
 Result<std::vector<LinkRecord>> load(const std::string& path) {
-  auto bytes = ctap::read_file(path);
+  auto bytes = read_file(path);
   if (!bytes) {
-    if (bytes.error().code == ENOENT) return std::vector<LinkRecord>{};
+    if (bytes.error().is(std::errc::no_such_file_or_directory)) return std::vector<LinkRecord>{};
     return bytes.error().with_context("reading the linked-phones file " + path);
   }
   std::vector<LinkRecord> out;
@@ -70,7 +70,7 @@ Status save(const std::string& path, const std::vector<LinkRecord>& links) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::string text = j.dump(2) + "\n";
-  auto st = ctap::atomic_write_file(path, as_bytes(text), 0600);
+  auto st = atomic_write_file(path, as_bytes(text), 0600);
   secure_wipe(text.data(), text.size());
   return st;
 }
@@ -96,7 +96,7 @@ void ensure_parent(const std::string& path) {
 Result<std::string> LinkStore::add(const LinkingInfo& info, uint16_t domain_id, const std::string& tunnel_override) {
   if (!info.authenticator_public_key) return make_error("linking information without a public key");
   ensure_parent(path_);
-  HYBRID_TRY(auto lock, ctap::FileLock::acquire(path_));
+  HYBRID_TRY(auto lock, FileLock::acquire(path_));
   HYBRID_TRY(auto links, load(path_));
   Bytes key(info.authenticator_public_key->uncompressed().begin(), info.authenticator_public_key->uncompressed().end());
   // The same phone linking again replaces its old record (a fresh secret).
@@ -115,7 +115,7 @@ Result<std::string> LinkStore::add(const LinkingInfo& info, uint16_t domain_id, 
 
 Result<bool> LinkStore::forget(const std::string& name) {
   ensure_parent(path_);
-  HYBRID_TRY(auto lock, ctap::FileLock::acquire(path_));
+  HYBRID_TRY(auto lock, FileLock::acquire(path_));
   HYBRID_TRY(auto links, load(path_));
   size_t before = links.size();
   std::erase_if(links, [&](const LinkRecord& l) { return l.name == name; });

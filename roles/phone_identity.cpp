@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "crypto/primitives.h"
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 #include "hybrid/derive.h"
 
 namespace hybrid::roles {
@@ -23,8 +23,8 @@ PhoneIdentity PhoneIdentity::ephemeral(const std::string& name) {
 }
 
 Result<PhoneIdentity> PhoneIdentity::load_or_create(const std::string& path, const std::string& name) {
-  auto bytes = ctap::read_file(path);
-  if (!bytes && bytes.error().code != ENOENT) return bytes.error().with_context("reading the phone identity " + path);
+  auto bytes = read_file(path);
+  if (!bytes && !bytes.error().is(std::errc::no_such_file_or_directory)) return bytes.error().with_context("reading the phone identity " + path);
   if (!bytes) {
     PhoneIdentity p = ephemeral(name);
     json j{{"version", 1},
@@ -34,7 +34,7 @@ Result<PhoneIdentity> PhoneIdentity::load_or_create(const std::string& path, con
            {"contact_id", hex_encode(p.contact_id_)},
            {"push_secret", p.push_secret_}};
     std::string text = j.dump(2) + "\n";
-    auto st = ctap::atomic_write_file(path, as_bytes(text), 0600);
+    auto st = atomic_write_file(path, as_bytes(text), 0600);
     secure_wipe(text.data(), text.size());
     if (!st) return st.error().with_context("writing the phone identity " + path);
     return p;

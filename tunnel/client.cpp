@@ -19,7 +19,7 @@ constexpr std::string_view kStage = "tunnel-client";
 using Clock = std::chrono::steady_clock;
 
 Error client_error(ClientErrorCode code, std::string message) {
-  return Error{static_cast<int>(code), std::move(message)};
+  return Error{code, std::move(message)};
 }
 
 bool contains_any(std::string_view text, std::initializer_list<std::string_view> words) {
@@ -34,10 +34,11 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
 }  // namespace
 
 int http_status(const Error& error) {
-  return error.code > kHttpStatusBase && error.code < kHttpStatusBase + 600 ? error.code - kHttpStatusBase : 0;
+  auto status = error.as<HttpStatus>();
+  return status ? static_cast<int>(*status) : 0;
 }
 bool is_gone(const Error& error) { return http_status(error) == 410; }
-bool has_code(const Error& error, ClientErrorCode code) { return error.code == static_cast<int>(code); }
+bool has_code(const Error& error, ClientErrorCode code) { return error.is(code); }
 
 struct ClientConnection::State {
   ClientContext::Impl* ctx = nullptr;
@@ -246,7 +247,7 @@ struct ClientContext::Impl {
     if (status > 0 && status != 101) {
       std::string msg = "the tunnel server refused the WebSocket upgrade with HTTP " + std::to_string(status);
       if (status == 410) msg += " (Gone: this tunnel or contact id is permanently invalid)";
-      finish(s, Error{kHttpStatusBase + status, msg}, false);
+      finish(s, Error{static_cast<HttpStatus>(status), msg}, false);
       return 0;
     }
     if (contains_any(why, {"ssl", "tls", "certificate", "x509", "verify"})) {
@@ -435,9 +436,9 @@ Result<std::shared_ptr<ClientContext>> ClientContext::create(const ClientContext
   info.connect_timeout_secs = 30;
   raw->context = lws_create_context(&info);
   if (!raw->context) {
-    return make_error("could not create the WebSocket client context" +
-                      (options.ca_file.empty() ? std::string() : " (is the CA file " + options.ca_file + " readable PEM?)"),
-                      static_cast<int>(ClientErrorCode::kTls));
+    return client_error(ClientErrorCode::kTls,
+                        "could not create the WebSocket client context" +
+                            (options.ca_file.empty() ? std::string() : " (is the CA file " + options.ca_file + " readable PEM?)"));
   }
   raw->schedule_tick();
   raw->thread = std::thread([raw] {

@@ -34,8 +34,8 @@
 
 namespace hybrid::tunnel {
 
-// Error::code values of client errors. A refused upgrade has code
-// kHttpStatusBase + status (e.g. 1410 for 410 Gone): use http_status() / is_gone().
+// Error::code values of client errors. A refused upgrade carries its HTTP status in the
+// HttpStatus domain instead (use http_status() / is_gone()).
 enum class ClientErrorCode : int {
   kInvalidUrl = 1,        // the URL (or a redirect's Location) is not a ws/wss URL
   kTls = 2,               // TLS handshake or certificate verification failed
@@ -47,7 +47,10 @@ enum class ClientErrorCode : int {
   kClosedLocally = 8,     // close() was called
   kReceiveTimeout = 9,    // TunnelConnection::receive() waited in vain (the tunnel is still up)
 };
-inline constexpr int kHttpStatusBase = 1000;
+HYBRID_ERROR_DOMAIN(ClientErrorCode, "tunnel client")
+// The status of a refused WebSocket upgrade (any HTTP status, e.g. HttpStatus{410}).
+enum class HttpStatus : int {};
+HYBRID_ERROR_DOMAIN(HttpStatus, "http status")
 
 // The refused upgrade's HTTP status, or 0 if `error` is not an HTTP status error.
 int http_status(const Error& error);

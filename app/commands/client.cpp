@@ -54,30 +54,6 @@ void add_common(CLI::App* cmd, CommonArgs& a) {
   cmd->add_flag("--no-qr", a.no_qr, "do not draw the QR code in the terminal");
 }
 
-int exit_for(roles::ClientFailure f) {
-  using F = roles::ClientFailure;
-  switch (f) {
-    case F::bluetooth: return kBluetoothUnavailable;
-    case F::no_advert: return kNoAdvert;
-    case F::tunnel_status: return kTunnelHttpStatus;
-    case F::tls: return kTls;
-    case F::network: return kNetwork;
-    case F::handshake: return kHandshakeFailed;
-    case F::phone_closed: return kPhoneShutDown;
-    case F::cancelled: return kCancelled;
-    case F::timeout: return kTimeout;
-    case F::link_gone: return kLinkGone;
-    case F::protocol: return kHandshakeFailed;
-    case F::internal: return kInternalError;
-  }
-  return kInternalError;
-}
-
-bool should_fall_back_to_qr(roles::ClientFailure f) {
-  using F = roles::ClientFailure;
-  return f == F::link_gone || f == F::no_advert || f == F::tunnel_status || f == F::network;
-}
-
 struct Outcome {
   int exit = kOk;
   std::optional<roles::ClientTransactionResult> result;
@@ -151,17 +127,17 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
       }
       return {kOk, std::move(r).value()};
     }
-    auto f = roles::failure_of(r.error()).value_or(roles::ClientFailure::internal);
+    auto f = roles::failure_or_internal(r.error());
     std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
     if (use_link && f == roles::ClientFailure::link_gone) {
       auto forgot = links.forget(linked->name);
       if (forgot && *forgot) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", linked->name.c_str());
     }
-    if (use_link && should_fall_back_to_qr(f)) {
+    if (use_link && roles::linked_falls_back_to_qr(f)) {
       std::fprintf(stderr, "hybrid: falling back to a QR code\n");
       continue;
     }
-    return {exit_for(f), {}};
+    return {roles::exit_code_for(f), {}};
   }
   return {kInternalError, {}};
 }

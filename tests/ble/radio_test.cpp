@@ -35,8 +35,8 @@ TEST_CASE("radio errors carry a stable name and round-trip through Error::code")
     REQUIRE(radio_error_of(err) == e);
     CHECK(radio_error_name(e) != "unknown");
   }
-  CHECK_FALSE(radio_error_of(Error{0, "other layer"}));
-  CHECK_FALSE(radio_error_of(Error{11, "other layer"}));
+  CHECK_FALSE(radio_error_of(make_error("no code")));
+  CHECK_FALSE(radio_error_of(errno_error(3, "an errno with powered_off's number")));
   CHECK(radio_error_name(RadioError::powered_off) == "powered_off");
 }
 

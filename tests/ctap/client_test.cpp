@@ -131,7 +131,7 @@ TEST_CASE("ctap client: refusals") {
   // A CTAP error from the phone becomes an Error carrying the status.
   auto err = finish_registration(*p, Bytes{0x27});
   REQUIRE_FALSE(err.ok());
-  CHECK(err.error().code == 0x27);
+  CHECK(status_of(err.error()) == 0x27);
   CHECK_THAT(err.error().message, Catch::Contains("declined on the phone"));
   CHECK_FALSE(finish_registration(*p, Bytes{}).ok());
   CHECK_FALSE(finish_registration(*p, Bytes{0x00, 0xa0}).ok());

@@ -98,12 +98,12 @@ TEST_CASE("ctap policy: rules, in order, with the profile named in every refusal
 
   auto st = check_registration(p, facts(PasskeyKind::synced, kSoftwarePhoneSyncedAaguid));
   REQUIRE_FALSE(st.ok());
-  CHECK(rule_name(st.error().code) == "passkey_types");
+  CHECK(rule_name(rule_of(st.error()).value_or(Rule::malformed)) == "passkey_types");
   CHECK(st.error().message == "synced passkeys are not allowed by profile 'admins'; use your security key");
 
   st = check_registration(p, facts(PasskeyKind::device_bound, kSoftwarePhoneDeviceBoundAaguid, AttestationType::self));
   REQUIRE_FALSE(st.ok());
-  CHECK(rule_name(st.error().code) == "enforce_attestation");
+  CHECK(rule_name(rule_of(st.error()).value_or(Rule::malformed)) == "enforce_attestation");
   st = check_registration(p, facts(PasskeyKind::device_bound, kSoftwarePhoneDeviceBoundAaguid, AttestationType::basic, false));
   REQUIRE_FALSE(st.ok());
   CHECK_THAT(st.error().message, Catch::Contains("does not chain to a trusted root"));
@@ -113,7 +113,7 @@ TEST_CASE("ctap policy: rules, in order, with the profile named in every refusal
 
   st = check_registration(p, facts(PasskeyKind::device_bound, yubikey, AttestationType::basic, true));
   REQUIRE_FALSE(st.ok());
-  CHECK(rule_name(st.error().code) == "key_restrictions.allow");
+  CHECK(rule_name(rule_of(st.error()).value_or(Rule::malformed)) == "key_restrictions.allow");
   CHECK_THAT(st.error().message, Catch::Contains("YubiKey 5 Series (cb69481e-8ff7-4039-93ec-0a2729a154a8)"));
   CHECK(check_registration(p, facts(PasskeyKind::device_bound, kSoftwarePhoneDeviceBoundAaguid, AttestationType::basic, true)).ok());
 
@@ -132,7 +132,7 @@ TEST_CASE("ctap policy: rules, in order, with the profile named in every refusal
   both.enforce_attestation = true;
   st = check_registration(both, facts(PasskeyKind::synced, kSoftwarePhoneSyncedAaguid, AttestationType::basic, true));
   REQUIRE_FALSE(st.ok());
-  CHECK(rule_name(st.error().code) == "enforce_attestation");
+  CHECK(rule_name(rule_of(st.error()).value_or(Rule::malformed)) == "enforce_attestation");
 }
 
 TEST_CASE("ctap policy: the built-in AAGUID table") {

@@ -110,13 +110,13 @@ PasskeyPolicy example(const std::string& name) {
 void require_refused(const Result<RegisteredCredential>& r, Rule rule, const std::string& fragment) {
   REQUIRE_FALSE(r.ok());
   INFO(r.error().message);
-  CHECK(rule_name(r.error().code) == rule_name(static_cast<int>(rule)));
+  CHECK(r.error().is(rule));
   CHECK_THAT(r.error().message, Catch::Contains(fragment));
 }
 void require_refused(const Result<AssertionOutcome>& r, Rule rule, const std::string& fragment) {
   REQUIRE_FALSE(r.ok());
   INFO(r.error().message);
-  CHECK(rule_name(r.error().code) == rule_name(static_cast<int>(rule)));
+  CHECK(r.error().is(rule));
   CHECK_THAT(r.error().message, Catch::Contains(fragment));
 }
 

@@ -237,7 +237,7 @@ TEST_CASE("failures: the phone leaves mid-request; a tampered handshake reply; a
   m2[80] ^= 1;
   auto r = client.on_message(m2);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == static_cast<int>(SessionError::handshake_failed));
+  CHECK(r.error().is(SessionError::handshake_failed));
   CHECK(client.state() == ClientSession::State::failed);
 
   // A fresh pair: the phone closes while a request is outstanding.
@@ -251,8 +251,8 @@ TEST_CASE("failures: the phone leaves mid-request; a tampered handshake reply; a
   relay.pump(c2, p2);
   auto closed = c2.on_tunnel_closed();
   REQUIRE_FALSE(closed.ok());
-  CHECK(closed.error().code == static_cast<int>(SessionError::peer_closed));
-  CHECK(p2.on_tunnel_closed().error().code == static_cast<int>(SessionError::peer_closed));
+  CHECK(closed.error().is(SessionError::peer_closed));
+  CHECK(p2.on_tunnel_closed().error().is(SessionError::peer_closed));
 }
 
 TEST_CASE("client rejects a phone Shutdown, unknown types and unsolicited CTAP replies") {

@@ -240,17 +240,17 @@ TEST_CASE("qr payload: errors carry a code and never quote the secret") {
   cbor.push_back(0x00);  // trailing byte
   auto r = qr::parse_cbor(cbor);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == int(qr::QrError::bad_cbor));
+  CHECK(r.error().is(qr::QrError::bad_cbor));
   CHECK(r.error().message.find("abab") == std::string::npos);
 
   cbor::Map m{{0, kp.public_key().compressed()}, {1, Bytes(12, 0xab)}};
   auto short_secret = qr::parse_cbor(cbor::encode(m));
   REQUIRE_FALSE(short_secret.ok());
-  CHECK(short_secret.error().code == int(qr::QrError::bad_field));
+  CHECK(short_secret.error().is(qr::QrError::bad_field));
   CHECK(short_secret.error().message == "key 1 (the QR secret) must be 16 bytes, got 12");
 
-  CHECK(qr::parse_url("https://example.com").error().code == int(qr::QrError::not_fido_url));
-  CHECK(qr::parse_url("FIDO:/1").error().code == int(qr::QrError::bad_digits));
+  CHECK(qr::parse_url("https://example.com").error().is(qr::QrError::not_fido_url));
+  CHECK(qr::parse_url("FIDO:/1").error().is(qr::QrError::bad_digits));
 }
 
 TEST_CASE("qr payload: unknown keys with known numbers are not emitted twice") {
