@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/bytes.h"
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 #include "ctap/entities.h"
 #include "ctap/x509.h"
 

@@ -8,7 +8,7 @@
 
 #include "base/bytes.h"
 
-namespace hybrid::ctap {
+namespace hybrid {
 
 // Writes `contents` to `path` atomically, creating it with `mode` (the process umask does
 // not widen it). The temporary file is named "<path>.tmp-<pid>-<random>".
@@ -36,4 +36,4 @@ class FileLock {
   int fd_ = -1;
 };
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid

@@ -10,18 +10,18 @@
 
 #include "ctap/authenticator.h"
 
-namespace hybrid::ctap {
+namespace hybrid::app {
 
-class TerminalApprover : public UserApprover {
+class TerminalApprover : public ctap::UserApprover {
  public:
   explicit TerminalApprover(std::chrono::milliseconds timeout = std::chrono::seconds(30),
                             std::optional<std::string> pin = std::nullopt, std::string tty_path = "/dev/tty");
 
-  bool approve_presence(const RpEntity& rp, const UserEntity* user) override;
-  bool verify_user(const RpEntity& rp, const UserEntity* user) override;
+  bool approve_presence(const ctap::RpEntity& rp, const ctap::UserEntity* user) override;
+  bool verify_user(const ctap::RpEntity& rp, const ctap::UserEntity* user) override;
   // Over hybrid a phone answers with one account, so the person picks here; no valid
   // answer declines.
-  AccountChoice select_account(const RpEntity& rp, const std::vector<UserEntity>& accounts) override;
+  ctap::AccountChoice select_account(const ctap::RpEntity& rp, const std::vector<ctap::UserEntity>& accounts) override;
 
  private:
   // Writes `prompt` and reads one line; nullopt on timeout, EOF or no terminal.
@@ -36,4 +36,4 @@ class TerminalApprover : public UserApprover {
 // is shown, and shortens it.
 std::string printable(std::string_view text, size_t max_length = 80);
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::app

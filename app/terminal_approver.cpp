@@ -1,4 +1,4 @@
-#include "ctap/terminal_approver.h"
+#include "app/terminal_approver.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +10,11 @@
 
 #include "base/log.h"
 
-namespace hybrid::ctap {
+namespace hybrid::app {
+
+using ctap::AccountChoice;
+using ctap::RpEntity;
+using ctap::UserEntity;
 namespace {
 
 std::string who(const UserEntity* user) {
@@ -129,4 +133,4 @@ AccountChoice TerminalApprover::select_account(const RpEntity& rp, const std::ve
   return AccountChoice::decline();
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::app

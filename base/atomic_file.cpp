@@ -1,4 +1,4 @@
-#include "ctap/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -7,15 +7,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 
-#include "crypto/primitives.h"
+#include <openssl/rand.h>
 
-namespace hybrid::ctap {
+namespace hybrid {
 namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
+
+// Four random bytes in hex: keeps concurrent writers' temporary files apart.
+std::string random_suffix() {
+  unsigned char b[4] = {};
+  if (RAND_bytes(b, sizeof b) != 1) {
+    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+  }
+  return hex_encode(ByteView(b, sizeof b));
+}
 
 std::pair<std::string, std::string> split_path(const std::string& path) {
   auto slash = path.rfind('/');
@@ -27,17 +37,17 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
 }  // namespace
 
 Status atomic_write_file(const std::string& path, ByteView contents, mode_t mode) {
-  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, getpid(), hex_encode(crypto::random_bytes(4)));
+  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, getpid(), random_suffix());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     const int e = errno;
-    return Error{e, fmt::format("cannot create {}: {}", tmp, errno_text(e))};
+    return errno_error(e, fmt::format("cannot create {}: {}", tmp, errno_text(e)));
   }
   auto fail = [&](const char* step) -> Status {
     const int e = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return Error{e, fmt::format("{} {} failed: {}", step, tmp, errno_text(e))};
+    return errno_error(e, fmt::format("{} {} failed: {}", step, tmp, errno_text(e)));
   };
   // The umask may have removed bits from `mode`; it can never have added any.
   if (::fchmod(fd, mode) != 0) return fail("fchmod");
@@ -54,25 +64,25 @@ Status atomic_write_file(const std::string& path, ByteView contents, mode_t mode
   if (::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
-    return Error{e, fmt::format("close of {} failed: {}", tmp, errno_text(e))};
+    return errno_error(e, fmt::format("close of {} failed: {}", tmp, errno_text(e)));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
-    return Error{e, fmt::format("cannot rename {} to {}: {}", tmp, path, errno_text(e))};
+    return errno_error(e, fmt::format("cannot rename {} to {}: {}", tmp, path, errno_text(e)));
   }
   // Make the rename itself durable.
   const std::string dir = split_path(path).first;
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     const int e = errno;
-    return Error{e, fmt::format("cannot open directory {} to sync it: {}", dir, errno_text(e))};
+    return errno_error(e, fmt::format("cannot open directory {} to sync it: {}", dir, errno_text(e)));
   }
   const int rc = ::fsync(dfd);
   const int e = errno;
   ::close(dfd);
   if (rc != 0 && e != EINVAL) {  // some file systems cannot sync directories
-    return Error{e, fmt::format("fsync of directory {} failed: {}", dir, errno_text(e))};
+    return errno_error(e, fmt::format("fsync of directory {} failed: {}", dir, errno_text(e)));
   }
   return {};
 }
@@ -81,7 +91,7 @@ Result<Bytes> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int e = errno;
-    return Error{e, fmt::format("cannot open {}: {}", path, errno_text(e))};
+    return errno_error(e, fmt::format("cannot open {}: {}", path, errno_text(e)));
   }
   Bytes out;
   uint8_t buf[65536];
@@ -91,7 +101,7 @@ Result<Bytes> read_file(const std::string& path) {
       if (errno == EINTR) continue;
       const int e = errno;
       ::close(fd);
-      return Error{e, fmt::format("cannot read {}: {}", path, errno_text(e))};
+      return errno_error(e, fmt::format("cannot read {}: {}", path, errno_text(e)));
     }
     if (n == 0) break;
     out.insert(out.end(), buf, buf + n);
@@ -117,15 +127,15 @@ Result<FileLock> FileLock::acquire(const std::string& path) {
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int e = errno;
-    return Error{e, fmt::format("cannot open lock file {}: {}", lock_path, errno_text(e))};
+    return errno_error(e, fmt::format("cannot open lock file {}: {}", lock_path, errno_text(e)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     ::close(fd);
     if (e == EWOULDBLOCK) {
-      return Error{e, fmt::format("{} is in use by another process (lock {} is held)", path, lock_path)};
+      return errno_error(e, fmt::format("{} is in use by another process (lock {} is held)", path, lock_path));
     }
-    return Error{e, fmt::format("cannot lock {}: {}", lock_path, errno_text(e))};
+    return errno_error(e, fmt::format("cannot lock {}: {}", lock_path, errno_text(e)));
   }
   return FileLock(fd);
 }
@@ -143,4 +153,4 @@ FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid
