@@ -3,13 +3,19 @@
 // the same WebSocket bytes, on one epoll thread, from many 127.0.0.x source addresses.
 // Not a Google Benchmark: it has its own main() and prints one JSON line of results.
 //
-//   tunnel_load_bench pending --port P --count N [--sources K]   (holds N /new tunnels)
+//   tunnel_load_bench pending --port P --count N [--sources K] [--paired 1]
+//                                        (holds N /new tunnels, or N /new + /connect pairs)
 //   tunnel_load_bench pairings --port P --concurrency C --seconds S [--relay SINKPORT]
 //   tunnel_load_bench relay --port P --pairs N --rate R --size B --seconds S [--window W] [--relay SINKPORT]
 //   tunnel_load_bench sink --listen SINKPORT                      (backend for pending baseline)
 //
 // With --relay, --port is the relay's port and the relay forwards to SINKPORT, where this
 // process answers the upgrade itself and plays the phone's side.
+// --cpu-pids P1,P2,...: the pairings and relay modes also report the user+system CPU time
+// those processes (the server under test) spent during the measured window, read from
+// /proc/<pid>/stat, so results can be given per pairing / per byte whatever the load
+// generator's own speed. --latencies FILE: the relay mode also writes every measured
+// latency (nanoseconds, one per line) so that several generators' samples can be merged.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,7 +54,34 @@ struct Args {
   int count = 1000, sources = 16, concurrency = 64, pairs = 100, window = 4;
   double seconds = 5, rate = 1000;
   size_t size = 64;
+  bool paired = false;
+  std::vector<int> cpu_pids;
+  std::string latencies_file;
 };
+
+// user+system CPU seconds of a process so far (fields 14 and 15 of /proc/<pid>/stat).
+double cpu_seconds(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) return 0;
+  char buf[4096];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+  if (!p) return 0;
+  unsigned long long utime = 0, stime = 0;
+  // After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double cpu_of(const std::vector<int>& pids) {
+  double s = 0;
+  for (int pid : pids) s += cpu_seconds(pid);
+  return s;
+}
 
 std::mt19937_64 rng{std::random_device{}()};
 std::string random_hex(size_t bytes) {
@@ -372,13 +405,26 @@ int run_pending(const Args& a) {
   Loop loop(a);
   uint64_t opened = 0;
   int started = 0;
-  loop.on_open = [&](Conn*) { opened++; };
+  std::vector<std::string> ids(static_cast<size_t>(a.count));
+  // Paired: a tunnel counts once its joiner is open too.
+  loop.on_open = [&](Conn* c) {
+    if (!a.paired || a.sink_port) {
+      opened++;
+    } else if (c->is_phone) {
+      if (!loop.connect_out("/cable/connect/2A0000/" + ids[static_cast<size_t>(c->pair)], c->pair, false)) loop.failures++;
+    } else {
+      opened++;
+    }
+  };
   auto t0 = now_ns();
   // Open in waves so the listen backlog is not overrun.
-  loop.run(t0 + 120'000'000'000ULL, [&] { return opened + loop.failures >= static_cast<uint64_t>(a.count); },
+  loop.run(t0 + 600'000'000'000ULL,  // 17 000 per process take minutes on a loaded machine
+           [&] { return opened + loop.failures >= static_cast<uint64_t>(a.count); },
            [&] {
              while (started < a.count && static_cast<uint64_t>(started) < opened + loop.failures + 500) {
-               std::string path = a.sink_port ? "/cable/connect/2A0000/" + random_hex(16) : "/cable/new/" + random_hex(16);
+               ids[static_cast<size_t>(started)] = random_hex(16);
+               const std::string& id = ids[static_cast<size_t>(started)];
+               std::string path = a.sink_port ? "/cable/connect/2A0000/" + id : "/cable/new/" + id;
                if (!loop.connect_out(path, started, true)) loop.failures++;
                started++;
              }
@@ -461,12 +507,15 @@ int run_pairings(const Args& a) {
   loop.run(now_ns() + 1'000'000'000ULL, [] { return false; }, [] {});
   done = 0;
   uint64_t failures0 = loop.failures;
+  double cpu0 = cpu_of(a.cpu_pids);
   auto t0 = now_ns();
   loop.run(t0 + static_cast<uint64_t>(a.seconds * 1e9), [] { return false; }, [] {});
   double secs = static_cast<double>(now_ns() - t0) / 1e9;
-  std::printf("{\"mode\":\"pairings\",\"relay\":%s,\"pairings\":%llu,\"seconds\":%.2f,\"per_second\":%.0f,\"failures\":%llu}\n",
+  double cpu = cpu_of(a.cpu_pids) - cpu0;
+  std::printf("{\"mode\":\"pairings\",\"relay\":%s,\"pairings\":%llu,\"seconds\":%.2f,\"per_second\":%.0f,\"failures\":%llu,"
+              "\"server_cpu_s\":%.3f}\n",
               relay ? "true" : "false", static_cast<unsigned long long>(done), secs, static_cast<double>(done) / secs,
-              static_cast<unsigned long long>(loop.failures - failures0));
+              static_cast<unsigned long long>(loop.failures - failures0), cpu);
   return 0;
 }
 
@@ -565,16 +614,25 @@ int run_relay(const Args& a) {
   // Warm up 1 s, then measure.
   loop.run(now_ns() + 1'000'000'000ULL, [] { return false; }, tick);
   measuring = true;
+  double cpu0 = cpu_of(a.cpu_pids);
   auto t0 = now_ns();
   loop.run(t0 + static_cast<uint64_t>(a.seconds * 1e9), [] { return false; }, tick);
   double secs = static_cast<double>(now_ns() - t0) / 1e9;
+  double cpu = cpu_of(a.cpu_pids) - cpu0;
+  measuring = false;
+  if (!a.latencies_file.empty()) {
+    if (FILE* f = std::fopen(a.latencies_file.c_str(), "w")) {
+      for (uint64_t v : latencies) std::fprintf(f, "%llu\n", static_cast<unsigned long long>(v));
+      std::fclose(f);
+    }
+  }
   double p50 = percentile(latencies, 0.50), p99 = percentile(latencies, 0.99), p999 = percentile(latencies, 0.999);
   std::printf("{\"mode\":\"relay\",\"relay\":%s,\"pairs\":%d,\"size\":%zu,\"window\":%d,\"messages\":%llu,"
               "\"messages_per_second\":%.0f,\"mib_per_second\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
-              "\"failures\":%llu}\n",
+              "\"failures\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"server_cpu_s\":%.3f}\n",
               relay ? "true" : "false", a.pairs, a.size, a.window, static_cast<unsigned long long>(messages),
               static_cast<double>(messages) / secs, static_cast<double>(bytes) / secs / 1048576.0, p50, p99, p999,
-              static_cast<unsigned long long>(loop.failures));
+              static_cast<unsigned long long>(loop.failures), static_cast<unsigned long long>(bytes), secs, cpu);
   return 0;
 }
 
@@ -603,6 +661,16 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") a.seconds = std::atof(v);
     else if (k == "--rate") a.rate = std::atof(v);
     else if (k == "--size") a.size = static_cast<size_t>(std::atol(v));
+    else if (k == "--paired") a.paired = std::atoi(v) != 0;
+    else if (k == "--latencies") a.latencies_file = v;
+    else if (k == "--cpu-pids") {
+      for (const char* p = v; *p;) {
+        a.cpu_pids.push_back(std::atoi(p));
+        p = std::strchr(p, ',');
+        if (!p) break;
+        ++p;
+      }
+    }
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -5,7 +5,7 @@
 
 #include <chrono>
 #include <cstring>
-#include <deque>
+#include <list>
 #include <optional>
 #include <unordered_map>
 
@@ -23,7 +23,10 @@ namespace {
 constexpr std::string_view kStage = "tunnel";
 constexpr auto kTickInterval = std::chrono::milliseconds(500);
 constexpr auto kDrainTime = std::chrono::seconds(2);
-constexpr size_t kRxChunk = 4096;  // lws' per-connection receive buffer; messages are reassembled
+// lws allocates this receive buffer (+LWS_PRE) for every WebSocket connection, pending or
+// not; messages are reassembled in ConnState::rx, so a small chunk costs a few more
+// callbacks per large message and nothing else (docs/tunnel.md, "Where the memory goes").
+constexpr size_t kRxChunk = 256;
 
 struct ConnState {
   lws* wsi = nullptr;
@@ -31,7 +34,7 @@ struct ConnState {
   bool established = false;
   bool peer_closed_cleanly = false;
   bool gone = false;  // the registry has been told
-  std::deque<Bytes> out;
+  std::list<Bytes> out;  // not a deque: an empty std::deque allocates ~600 bytes
   std::optional<std::pair<uint16_t, std::string>> closing;
   Bytes rx;
   bool rx_binary = true;
