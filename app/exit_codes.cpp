@@ -20,7 +20,9 @@ std::string exit_code_help() {
          " 13  the linked phone is gone (HTTP 410); the link was forgotten\n"
          " 14  refused by a passkey policy\n"
          " 15  network failure reaching the tunnel server\n"
-         " 16  the security-key device (/dev/uhid) is missing or not writable\n";
+         " 16  the security-key device (/dev/uhid) is missing or not writable\n"
+         " 17  hybrid doctor: warnings, no failure\n"
+         " 18  hybrid doctor: at least one check failed\n";
 }
 
 }  // namespace hybrid::app
