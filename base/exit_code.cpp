@@ -6,7 +6,7 @@
 namespace hybrid {
 namespace {
 
-constexpr std::array<ExitCodeInfo, 17> kExitCodes{{
+constexpr std::array<ExitCodeInfo, 19> kExitCodes{{
     {kOk, "success"},
     {kInternalError, "internal error (a bug or an unexpected system failure)"},
     {kUsage, "bad command line"},
@@ -24,6 +24,8 @@ constexpr std::array<ExitCodeInfo, 17> kExitCodes{{
     {kPolicyRefused, "refused by a passkey policy"},
     {kNetwork, "network failure reaching the tunnel server"},
     {kDeviceUnavailable, "the security-key device (/dev/uhid) is missing or not writable"},
+    {kDoctorWarnings, "hybrid doctor: warnings, no failure"},
+    {kDoctorFailures, "hybrid doctor: at least one check failed"},
 }};
 
 // The table is indexed by code: a gap or a misplaced row is a compile error.

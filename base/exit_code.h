@@ -28,6 +28,8 @@ enum ExitCode : int {
   kPolicyRefused = 14,    // a relying-party policy refused the passkey
   kNetwork = 15,          // could not reach the tunnel server (DNS, refused, reset)
   kDeviceUnavailable = 16,  // the bridge's HID device (/dev/uhid) is missing or not writable
+  kDoctorWarnings = 17,   // `hybrid doctor`: no check failed, at least one warned
+  kDoctorFailures = 18,   // `hybrid doctor`: at least one check failed
 };
 
 struct ExitCodeInfo {

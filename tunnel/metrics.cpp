@@ -22,6 +22,12 @@ std::string render_metrics(const Counters& c, const Gauges& g, const AdapterStat
   metric(out, "push_registrations", "gauge", "Contact ids bound to a push secret.", g.push_registrations);
   metric(out, "ended_tunnels_remembered", "gauge", "Ended tunnel ids kept to answer 410.", g.ended_tunnels_remembered);
   metric(out, "tracked_addresses", "gauge", "Client addresses with pending tunnels or recent refusals.", g.tracked_ips);
+  metric(out, "max_connections", "gauge", "Configured limit on WebSocket connections (max_connections).",
+         s.limits.max_connections);
+  metric(out, "max_pending_per_ip", "gauge", "Configured limit on pending tunnels per address.",
+         s.limits.max_pending_per_ip);
+  metric(out, "max_push_registrations", "gauge", "Configured limit on push registrations.",
+         s.limits.max_push_registrations);
   metric(out, "tunnels_created_total", "counter", "Tunnels opened by /new or /contact.", c.tunnels_created);
   metric(out, "pairings_total", "counter", "Tunnels joined by /connect.", c.pairings);
   metric(out, "messages_relayed_total", "counter", "Messages delivered to the peer.", c.messages_relayed);

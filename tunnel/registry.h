@@ -125,6 +125,8 @@ class Registry {
 
   const RoutingId& routing_id() const { return routing_id_; }
   const ServerLimits& limits() const { return limits_; }
+  // A reload (SIGHUP) with new limits: they apply to what happens from now on.
+  void set_limits(const ServerLimits& limits) { limits_ = limits; }
 
   // Decides an upgrade request and, on 101, binds `conn` to its role. Refusals are counted
   // against the client's IP (see refused()).

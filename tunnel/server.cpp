@@ -5,12 +5,16 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
+#include <deque>
 #include <list>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 
 #include "base/log.h"
 #include "hybrid/constants.h"
+#include "tunnel/http_probe.h"
 #include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
 #include "tunnel/metrics.h"
@@ -68,6 +72,7 @@ std::string http_response(int status, std::string_view content_type, std::string
   std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
   r += "Content-Type: " + std::string(content_type) + "\r\n";
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  r += "Date: " + format_http_date(std::time(nullptr)) + "\r\n";  // `hybrid doctor` reads the clock skew from it
   if (allow_get) r += "Allow: GET\r\n";
   r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
   r += body;
@@ -124,6 +129,8 @@ struct TunnelServer::Impl {
   struct ev_loop* loop = nullptr;
   uint16_t port = 0;
   std::atomic<bool> stop_requested{false};
+  std::mutex limits_mu;
+  std::optional<ServerLimits> pending_limits;  // from update_limits(), for the service thread
   bool shutting_down = false;
   bool done = false;
   Clock::time_point drain_deadline{};
@@ -153,7 +160,22 @@ struct TunnelServer::Impl {
     lws_sul_schedule(context, 0, &tick_sul.sul, on_tick,
                      std::chrono::duration_cast<std::chrono::microseconds>(kTickInterval).count());
   }
+  void apply_pending_limits() {
+    std::optional<ServerLimits> l;
+    {
+      std::lock_guard<std::mutex> lock(limits_mu);
+      l.swap(pending_limits);
+    }
+    if (!l) return;
+    l->handshake_timeout = config.limits.handshake_timeout;
+    l->max_header_bytes = config.limits.max_header_bytes;
+    l->max_message_size = config.limits.max_message_size;
+    config.limits = *l;
+    registry.set_limits(*l);
+    log::info(kStage, "limits updated");
+  }
   void tick() {
+    apply_pending_limits();
     auto now = Clock::now();
     if (stop_requested && !shutting_down) begin_shutdown();
     if (shutting_down) {
@@ -233,6 +255,7 @@ struct TunnelServer::Impl {
       return reply_http(wsi, 200, "text/plain; charset=utf-8", shutting_down ? "shutting down\n" : "ok\n");
     }
     if (std::holds_alternative<MetricsRequest>(*path)) {
+      stats.limits = config.limits;  // current after a reload
       return reply_http(wsi, 200, "text/plain; version=0.0.4; charset=utf-8",
                         render_metrics(registry.counters(), registry.gauges(), stats));
     }
@@ -431,6 +454,7 @@ int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, 
       return 0;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      apply_pending_limits();
       if (stop_requested && !shutting_down) {
         begin_shutdown();
         schedule_tick();
@@ -544,6 +568,14 @@ void TunnelServer::start() {
 
 void TunnelServer::stop() {
   impl_->stop_requested = true;
+  if (impl_->context) lws_cancel_service(impl_->context);
+}
+
+void TunnelServer::update_limits(const ServerLimits& limits) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->limits_mu);
+    impl_->pending_limits = limits;
+  }
   if (impl_->context) lws_cancel_service(impl_->context);
 }
 

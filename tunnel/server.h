@@ -43,6 +43,10 @@ class TunnelServer {
   void start();
   // Thread-safe and async-signal-safe: asks the service loop to shut down gracefully.
   void stop();
+  // Thread-safe: new limits for a running server (SIGHUP), applied by the service thread at
+  // its next wakeup; open tunnels stay. handshake_timeout, max_header_bytes and
+  // max_message_size are fixed when the server is created and are kept.
+  void update_limits(const ServerLimits& limits);
   // Waits for the background thread started by start().
   void join();
 

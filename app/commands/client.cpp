@@ -15,6 +15,7 @@
 #include "crypto/primitives.h"
 #include "ctap/commands.h"
 #include "ctap/webauthn_client.h"
+#include "doctor/report.h"
 #include "qr/render.h"
 #include "roles/client_transaction.h"
 #include "roles/link_store.h"
@@ -54,6 +55,20 @@ void add_common(CLI::App* cmd, CommonArgs& a) {
   cmd->add_flag("--no-qr", a.no_qr, "do not draw the QR code in the terminal");
 }
 
+// `hybrid doctor`'s fast Bluetooth checks, before any QR code is drawn: a code the person
+// scans while this machine cannot hear the phone only wastes their time.
+bool bluetooth_ready(const CommonArgs& a) {
+  doctor::SystemOptions so;
+  so.dbus_address = a.dbus_address;
+  so.adapter = a.adapter;
+  doctor::SystemEnvironment env(so);
+  auto problem = doctor::bluetooth_preflight(env, a.power_on);
+  if (!problem) return true;
+  std::fprintf(stderr, "hybrid: Bluetooth is not ready, so no QR code is shown: %s\nhybrid: fix: %s\n",
+               problem->detail.c_str(), problem->fix.c_str());
+  return false;
+}
+
 struct Outcome {
   int exit = kOk;
   std::optional<roles::ClientTransactionResult> result;
@@ -78,6 +93,7 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
     linked = **found;
   }
 
+  if (!bluetooth_ready(a)) return {kBluetoothUnavailable, {}};
   ble::BluezRadioOptions ro;
   ro.dbus_address = a.dbus_address;
   ro.adapter = a.adapter;

@@ -2,13 +2,17 @@
 // TLS, /healthz, /metrics and the push channel for linked software phones. docs/tunnel.md
 // describes operation, the config file and multi-node deployment.
 #include <nlohmann/json.hpp>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <thread>
 #include <fstream>
 #include <iostream>
 
@@ -16,6 +20,7 @@
 #include "app/exit_codes.h"
 #include "base/log.h"
 #include "crypto/primitives.h"
+#include "tunnel/config_file.h"
 #include "tunnel/server.h"
 
 namespace hybrid::app {
@@ -24,121 +29,96 @@ namespace {
 constexpr std::string_view kStage = "tunnel";
 
 struct ServeArgs {
-  std::string listen = "127.0.0.1:0";
-  std::string tls_cert, tls_key, config_file, routing_id, log_level;
-  bool log_json = false;
-  bool trust_forwarded_for = false;
-  int64_t ttl = 0, handshake_timeout = 0, idle_timeout = 0, push_idle_timeout = 0;
-  int64_t max_messages = 0, max_message_size = 0, max_pending_per_ip = 0, max_connections = 0;
-  int64_t max_push_registrations = 0, max_queued_pushes = 0, max_refusals = 0, max_header_bytes = 0;
+  tunnel::ServeSettings settings;  // from the flags; the file fills what they leave
+  std::string config_file;
+  bool check_config = false;
 };
 
 std::atomic<tunnel::TunnelServer*> g_server{nullptr};
+int g_reload_fd = -1;  // eventfd: SIGHUP asks the reload thread to re-read the file
 
 void on_stop_signal(int) {
   if (auto* s = g_server.load()) s->stop();  // atomic store + lws_cancel_service (a pipe write)
 }
 
-Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return make_error("--listen must be HOST:PORT, got \"" + listen + "\"");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  char* end = nullptr;
-  long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
-  if (host.empty() || *end != '\0' || colon + 1 == listen.size() || port < 0 || port > 65535) {
-    return make_error("--listen must be HOST:PORT with a port 0..65535, got \"" + listen + "\"");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
+void on_hup_signal(int) {
+  uint64_t one = 1;
+  if (g_reload_fd >= 0) (void)!write(g_reload_fd, &one, sizeof one);
 }
 
-// Applies the JSON config file; command-line flags given explicitly win afterwards.
-Status apply_config_file(const std::string& path, ServeArgs& a, const CLI::App& cmd) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read the config file " + path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    return make_error("the config file " + path + " is not valid JSON: " + e.what());
+std::optional<log::Level> parse_level(const std::string& name) {
+  static const std::pair<const char*, log::Level> levels[] = {
+      {"debug", log::Level::debug}, {"info", log::Level::info}, {"warn", log::Level::warn},
+      {"error", log::Level::error}, {"off", log::Level::off}};
+  for (auto& [n, level] : levels) {
+    if (name == n) return level;
   }
-  if (!j.is_object()) return make_error("the config file " + path + " must hold one JSON object");
-  auto given = [&](const char* flag) { return cmd.get_option(flag)->count() > 0; };
-  try {
-    for (auto& [key, value] : j.items()) {
-      auto str = [&](std::string& dst, const char* flag) { if (!given(flag)) dst = value.get<std::string>(); };
-      auto num = [&](int64_t& dst, const char* flag) { if (!given(flag)) dst = value.get<int64_t>(); };
-      if (key == "listen") str(a.listen, "--listen");
-      else if (key == "tls_cert") str(a.tls_cert, "--tls-cert");
-      else if (key == "tls_key") str(a.tls_key, "--tls-key");
-      else if (key == "routing_id") str(a.routing_id, "--routing-id");
-      else if (key == "log_level") str(a.log_level, "--log-level");
-      else if (key == "log_json") { if (!given("--log-json")) a.log_json = value.get<bool>(); }
-      else if (key == "trust_forwarded_for") {
-        if (!given("--trust-forwarded-for")) a.trust_forwarded_for = value.get<bool>();
-      }
-      else if (key == "ttl_seconds") num(a.ttl, "--ttl");
-      else if (key == "handshake_timeout_seconds") num(a.handshake_timeout, "--handshake-timeout");
-      else if (key == "idle_timeout_seconds") num(a.idle_timeout, "--idle-timeout");
-      else if (key == "push_idle_timeout_seconds") num(a.push_idle_timeout, "--push-idle-timeout");
-      else if (key == "max_messages_per_side") num(a.max_messages, "--max-messages");
-      else if (key == "max_message_size") num(a.max_message_size, "--max-message-size");
-      else if (key == "max_pending_per_ip") num(a.max_pending_per_ip, "--max-pending-per-ip");
-      else if (key == "max_connections") num(a.max_connections, "--max-connections");
-      else if (key == "max_push_registrations") num(a.max_push_registrations, "--max-push-registrations");
-      else if (key == "max_queued_pushes") num(a.max_queued_pushes, "--max-queued-pushes");
-      else if (key == "max_refusals_per_ip_per_minute") num(a.max_refusals, "--max-refusals-per-ip");
-      else if (key == "max_header_bytes") num(a.max_header_bytes, "--max-header-bytes");
-      else return make_error("the config file " + path + " has an unknown key \"" + key + "\"");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return make_error("the config file " + path + " has a value of the wrong type: " + e.what());
-  }
-  return {};
+  return std::nullopt;
 }
 
-Result<tunnel::ServerConfig> build_config(const ServeArgs& a) {
-  tunnel::ServerConfig c;
-  HYBRID_TRY(auto hp, split_listen(a.listen));
-  c.host = hp.first;
-  c.port = hp.second;
-  c.tls_cert_file = a.tls_cert;
-  c.tls_key_file = a.tls_key;
-  c.trust_forwarded_for = a.trust_forwarded_for;
-  if (!a.routing_id.empty()) {
-    HYBRID_TRY(c.routing_id, RoutingId::from_hex(a.routing_id, "--routing-id"));
-  } else {
-    c.routing_id.bytes = crypto::random_array<kRoutingIdSize>();
-  }
-  auto& l = c.limits;
-  auto positive = [](int64_t v, const char* name) -> Status {
-    if (v < 0) return make_error(std::string(name) + " must not be negative");
-    return {};
+void apply_logging(const tunnel::ServeSettings& s, log::Level default_level) {
+  log::set_json(tunnel::wants_json_logs(s));
+  log::set_threshold(s.log_level.empty() ? default_level : parse_level(s.log_level).value_or(default_level));
+}
+
+// The flags given on the command line win over the file, at start and on every reload.
+std::function<bool(std::string_view)> pinned_by(const CLI::App& cmd) {
+  return [&cmd](std::string_view flag) {
+    // --log-json and --log-format are one setting: either flag pins both.
+    auto count = [&](std::string_view f) {
+      const CLI::Option* o = cmd.get_option_no_throw(std::string(f));
+      return o && o->count() > 0;
+    };
+    if (flag == "--log-json" || flag == "--log-format") return count("--log-json") || count("--log-format");
+    return count(flag);
   };
-  const std::pair<int64_t, const char*> all[] = {
-      {a.ttl, "--ttl"}, {a.handshake_timeout, "--handshake-timeout"}, {a.idle_timeout, "--idle-timeout"},
-      {a.push_idle_timeout, "--push-idle-timeout"}, {a.max_messages, "--max-messages"},
-      {a.max_message_size, "--max-message-size"}, {a.max_pending_per_ip, "--max-pending-per-ip"},
-      {a.max_connections, "--max-connections"}, {a.max_push_registrations, "--max-push-registrations"},
-      {a.max_queued_pushes, "--max-queued-pushes"}, {a.max_refusals, "--max-refusals-per-ip"},
-      {a.max_header_bytes, "--max-header-bytes"}};
-  for (auto& [v, name] : all) HYBRID_TRY_STATUS(positive(v, name));
-  if (a.ttl) l.tunnel_ttl = std::chrono::seconds(a.ttl);
-  if (a.handshake_timeout) l.handshake_timeout = std::chrono::seconds(a.handshake_timeout);
-  if (a.idle_timeout) l.idle_timeout = std::chrono::seconds(a.idle_timeout);
-  if (a.push_idle_timeout) l.push_idle_timeout = std::chrono::seconds(a.push_idle_timeout);
-  if (a.max_messages) l.max_messages_per_side = static_cast<uint32_t>(a.max_messages);
-  if (a.max_message_size) l.max_message_size = static_cast<size_t>(a.max_message_size);
-  if (a.max_pending_per_ip) l.max_pending_per_ip = static_cast<uint32_t>(a.max_pending_per_ip);
-  if (a.max_connections) l.max_connections = static_cast<uint32_t>(a.max_connections);
-  if (a.max_push_registrations) l.max_push_registrations = static_cast<uint32_t>(a.max_push_registrations);
-  if (a.max_queued_pushes) l.max_queued_pushes = static_cast<uint32_t>(a.max_queued_pushes);
-  if (a.max_refusals) l.max_refusals_per_ip_per_minute = static_cast<uint32_t>(a.max_refusals);
-  if (a.max_header_bytes) {
-    if (a.max_header_bytes > 65535) return make_error("--max-header-bytes must be at most 65535");
-    l.max_header_bytes = static_cast<uint32_t>(a.max_header_bytes);
+}
+
+Result<tunnel::ServeSettings> effective_settings(const ServeArgs& a, const CLI::App& cmd) {
+  tunnel::ServeSettings s = a.settings;
+  if (!a.config_file.empty()) {
+    HYBRID_TRY(auto file, tunnel::read_config_file(a.config_file));
+    tunnel::apply_config(file, s, pinned_by(cmd));
   }
-  return c;
+  return s;
+}
+
+// SIGHUP: re-reads the file; applies log level/format and the limits a running node can
+// change, keeps every tunnel, and names the fields that need a restart. A bad file changes
+// nothing.
+void reload(const ServeArgs& a, const CLI::App& cmd, tunnel::ServeSettings& current, log::Level default_level,
+            tunnel::TunnelServer& server) {
+  if (a.config_file.empty()) {
+    log::warn(kStage, "SIGHUP: no --config file to re-read; nothing changed");
+    return;
+  }
+  auto next = effective_settings(a, cmd);
+  if (!next) {
+    log::error(kStage, "SIGHUP: the configuration was not reloaded, the node keeps running as before: {}",
+               next.error().message);
+    return;
+  }
+  auto limits = tunnel::server_limits(*next);
+  if (!limits) {
+    log::error(kStage, "SIGHUP: the configuration was not reloaded: {}", limits.error().message);
+    return;
+  }
+  std::string applied, restart;
+  for (const auto* f : tunnel::changed_fields(current, *next)) {
+    std::string& list = f->reload == tunnel::Reload::live ? applied : restart;
+    list += (list.empty() ? "" : ", ") + std::string(f->key);
+  }
+  // Restart-only fields keep their running values so that a later reload reports them again.
+  tunnel::ServeSettings kept = *next;
+  for (const auto& f : tunnel::config_fields()) {
+    if (f.reload == tunnel::Reload::restart) std::visit([&](auto m) { kept.*m = current.*m; }, f.member);
+  }
+  current = kept;
+  apply_logging(current, default_level);
+  server.update_limits(*limits);
+  log::info(kStage, "SIGHUP: configuration reloaded from {}; applied: {}; need a restart: {}", a.config_file,
+            applied.empty() ? "none" : applied, restart.empty() ? "none" : restart);
+  if (!restart.empty()) log::warn(kStage, "SIGHUP: {} changed in {} but only take effect after a restart", restart, a.config_file);
 }
 
 // A server holds one socket per connection: use the whole hard limit on open files.
@@ -153,33 +133,29 @@ void raise_fd_limit(uint32_t wanted) {
   }
 }
 
-void run_serve(const ServeArgs& args_in, const CLI::App& cmd) {
-  ServeArgs args = args_in;
-  if (!args.config_file.empty()) {
-    if (auto st = apply_config_file(args.config_file, args, cmd); !st) {
-      std::fprintf(stderr, "hybrid tunnel serve: %s\n", st.error().message.c_str());
-      return set_exit_code(kUsage);
-    }
+void run_serve(const ServeArgs& args, const CLI::App& cmd) {
+  auto settings = effective_settings(args, cmd);
+  if (!settings) {
+    std::fprintf(stderr, "hybrid tunnel serve: %s\n", settings.error().message.c_str());
+    return set_exit_code(kUsage);
   }
-  log::set_json(args.log_json);
-  if (!args.log_level.empty()) {
-    static const std::pair<const char*, log::Level> levels[] = {
-        {"debug", log::Level::debug}, {"info", log::Level::info}, {"warn", log::Level::warn},
-        {"error", log::Level::error}, {"off", log::Level::off}};
-    bool found = false;
-    for (auto& [name, level] : levels) {
-      if (args.log_level == name) log::set_threshold(level), found = true;
-    }
-    if (!found) {
-      std::fprintf(stderr, "hybrid tunnel serve: --log-level must be debug, info, warn, error or off\n");
-      return set_exit_code(kUsage);
-    }
-  }
-  auto config = build_config(args);
+  auto config = tunnel::server_config(*settings);
   if (!config) {
     std::fprintf(stderr, "hybrid tunnel serve: %s\n", config.error().message.c_str());
     return set_exit_code(kUsage);
   }
+  if (args.check_config) {
+    for (const std::string* f : {&settings->tls_cert, &settings->tls_key}) {
+      if (!f->empty() && access(f->c_str(), R_OK) != 0) {
+        std::fprintf(stderr, "hybrid tunnel serve: cannot read %s: %s\n", f->c_str(), std::strerror(errno));
+        return set_exit_code(kUsage);
+      }
+    }
+    std::printf("%s: configuration ok\n", args.config_file.empty() ? "flags" : args.config_file.c_str());
+    return set_exit_code(kOk);
+  }
+  const log::Level default_level = log::threshold();  // $HYBRID_LOG or info
+  apply_logging(*settings, default_level);
   raise_fd_limit(config->limits.max_connections);
   auto server = tunnel::TunnelServer::create(*config);
   if (!server) {
@@ -190,6 +166,17 @@ void run_serve(const ServeArgs& args_in, const CLI::App& cmd) {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  g_reload_fd = eventfd(0, EFD_CLOEXEC);
+  std::atomic<bool> reloader_stop{false};
+  tunnel::ServeSettings current = *settings;
+  std::thread reloader([&] {
+    uint64_t n = 0;
+    while (read(g_reload_fd, &n, sizeof n) == static_cast<ssize_t>(sizeof n) || errno == EINTR) {
+      if (reloader_stop) break;
+      reload(args, cmd, current, default_level, **server);
+    }
+  });
+  std::signal(SIGHUP, on_hup_signal);
   nlohmann::json ready = {{"ready", true},
                           {"url", (*server)->url()},
                           {"port", (*server)->port()},
@@ -198,6 +185,12 @@ void run_serve(const ServeArgs& args_in, const CLI::App& cmd) {
   if (std::getenv("NOTIFY_SOCKET")) sd_notify(0, "READY=1");
   (*server)->run();
   if (std::getenv("NOTIFY_SOCKET")) sd_notify(0, "STOPPING=1");
+  std::signal(SIGHUP, SIG_IGN);
+  reloader_stop = true;
+  on_hup_signal(0);
+  reloader.join();
+  close(g_reload_fd);
+  g_reload_fd = -1;
   g_server = nullptr;
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGINT, SIG_DFL);
@@ -212,28 +205,33 @@ void install(CLI::App& root) {
       "serve",
       "Serve /cable/new, /cable/connect, /cable/contact and /cable/push WebSockets plus /healthz and\n"
       "/metrics. Prints one JSON line {\"ready\":true,\"url\":…,\"routing_id\":…} on stdout when ready;\n"
-      "SIGTERM/SIGINT close every tunnel with 1001 and exit 0. Flags override --config.");
-  serve->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
-  serve->add_option("--tls-cert", args->tls_cert, "PEM certificate chain (serve wss://); needs --tls-key");
-  serve->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
+      "SIGTERM/SIGINT close every tunnel with 1001 and exit 0. Flags override --config. SIGHUP\n"
+      "re-reads --config: log level/format and most limits apply at once, open tunnels stay.");
+  serve->add_option("--listen", args->settings.listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+  serve->add_option("--tls-cert", args->settings.tls_cert, "PEM certificate chain (serve wss://); needs --tls-key");
+  serve->add_option("--tls-key", args->settings.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--config", args->config_file, "JSON config file (keys: see docs/tunnel.md)");
-  serve->add_option("--routing-id", args->routing_id, "this node's routing id, 6 hex digits (default: random)");
-  serve->add_option("--ttl", args->ttl, "tunnel lifetime in seconds from /new or /contact (default 120)");
-  serve->add_option("--max-messages", args->max_messages, "messages per side per tunnel (default 16)");
-  serve->add_option("--max-message-size", args->max_message_size, "largest message in bytes (default 16384)");
-  serve->add_option("--max-pending-per-ip", args->max_pending_per_ip, "pending tunnels per client address (default 100)");
-  serve->add_option("--max-connections", args->max_connections, "WebSocket connections at once (default 10000)");
-  serve->add_option("--handshake-timeout", args->handshake_timeout, "seconds to finish the HTTP upgrade (default 10)");
-  serve->add_option("--idle-timeout", args->idle_timeout, "seconds a paired tunnel may stay silent (default 90)");
-  serve->add_option("--push-idle-timeout", args->push_idle_timeout, "seconds between push keepalives (default 300)");
-  serve->add_option("--max-push-registrations", args->max_push_registrations, "contact ids kept (default 100000)");
-  serve->add_option("--max-queued-pushes", args->max_queued_pushes, "pushes kept per offline phone (default 4)");
-  serve->add_option("--max-refusals-per-ip", args->max_refusals, "refused requests per address per minute before 429 (default 600)");
-  serve->add_option("--max-header-bytes", args->max_header_bytes, "largest HTTP request header block (default 4096)");
-  serve->add_flag("--trust-forwarded-for", args->trust_forwarded_for,
+  serve->add_option("--routing-id", args->settings.routing_id, "this node's routing id, 6 hex digits (default: random)");
+  serve->add_option("--ttl", args->settings.ttl, "tunnel lifetime in seconds from /new or /contact (default 120)");
+  serve->add_option("--max-messages", args->settings.max_messages, "messages per side per tunnel (default 16)");
+  serve->add_option("--max-message-size", args->settings.max_message_size, "largest message in bytes (default 16384)");
+  serve->add_option("--max-pending-per-ip", args->settings.max_pending_per_ip, "pending tunnels per client address (default 100)");
+  serve->add_option("--max-connections", args->settings.max_connections, "WebSocket connections at once (default 10000)");
+  serve->add_option("--handshake-timeout", args->settings.handshake_timeout, "seconds to finish the HTTP upgrade (default 10)");
+  serve->add_option("--idle-timeout", args->settings.idle_timeout, "seconds a paired tunnel may stay silent (default 90)");
+  serve->add_option("--push-idle-timeout", args->settings.push_idle_timeout, "seconds between push keepalives (default 300)");
+  serve->add_option("--max-push-registrations", args->settings.max_push_registrations, "contact ids kept (default 100000)");
+  serve->add_option("--max-queued-pushes", args->settings.max_queued_pushes, "pushes kept per offline phone (default 4)");
+  serve->add_option("--max-refusals-per-ip", args->settings.max_refusals, "refused requests per address per minute before 429 (default 600)");
+  serve->add_option("--max-header-bytes", args->settings.max_header_bytes, "largest HTTP request header block (default 4096)");
+  serve->add_flag("--trust-forwarded-for", args->settings.trust_forwarded_for,
                  "per-address limits use the last X-Forwarded-For entry (only behind your own proxy)");
-  serve->add_flag("--log-json", args->log_json, "log one JSON object per line on stderr");
-  serve->add_option("--log-level", args->log_level, "debug, info, warn, error or off (default: $HYBRID_LOG or info)");
+  serve->add_option("--log-format", args->settings.log_format, "text (default) or json: one JSON object per line on stderr")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve->add_flag("--log-json", args->settings.log_json, "the same as --log-format json");
+  serve->add_option("--log-level", args->settings.log_level, "debug, info, warn, error or off (default: $HYBRID_LOG or info)");
+  serve->add_flag("--check-config", args->check_config,
+                  "validate the flags and the --config file (naming a bad key and its line), then exit 0 or 2");
   serve->callback([args, serve] { run_serve(*args, *serve); });
 }
 
