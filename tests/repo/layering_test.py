@@ -22,8 +22,9 @@ ALLOWED = {
     "roles": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble"},
     "demo": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     "bridge": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
+    "doctor": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     "app": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles",
-            "demo", "bridge"},
+            "demo", "bridge", "doctor"},
 }
 # Folders that sit beside the layers and may include any of them.
 TOP = {"tests", "fuzz", "bench", "examples"}
