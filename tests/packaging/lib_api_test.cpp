@@ -4,6 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -193,4 +198,97 @@ TEST_CASE("linked phones: none in a missing file, an error naming a broken one")
   auto st = hybrid::api::forget_linked_phone("/nonexistent-dir/linked-phones.json", "nobody");
   CHECK(st.failure == hybrid::api::kInvalidInput);
   CHECK(st.message.find("nobody") != std::string::npos);
+}
+
+// The three parts of the C++ API together, in one process: a TunnelNode, a Ceremony and an
+// Authenticator that answers the Ceremony's QR code, over the virtual air (a separate
+// `hybrid virtual-air` process, as BlueZ would be).
+TEST_CASE("C++ API: a registration and a sign-in answered by the library's own authenticator") {
+  const char* bin = std::getenv("HYBRID_BINARY");
+  REQUIRE(bin != nullptr);
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  pid_t air = ::fork();
+  REQUIRE(air >= 0);
+  if (air == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::execl(bin, bin, "virtual-air", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string line;
+  char c;
+  timeval tv{20, 0};
+  fd_set fds;
+  FD_ZERO(&fds);
+  FD_SET(out[0], &fds);
+  REQUIRE(::select(out[0] + 1, &fds, nullptr, nullptr, &tv) == 1);
+  while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  // Stops the air on every way out of this test, failed REQUIREs included.
+  struct AirGuard {
+    pid_t pid;
+    int fd;
+    ~AirGuard() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      ::close(fd);
+    }
+  } air_guard{air, out[0]};
+  auto key = line.find("\"dbus_address\":\"");
+  REQUIRE(key != std::string::npos);
+  std::string dbus = line.substr(key + 16, line.find('"', key + 16) - key - 16);
+
+  hybrid::api::Status st;
+  auto node = hybrid::api::TunnelNode::start({}, st);
+  REQUIRE(st);
+  std::string dir = "/tmp/hybrid-lib-api-" + std::to_string(::getpid());
+  hybrid::api::AuthenticatorOptions ao;
+  ao.tunnel = node.url();
+  ao.store = dir + "-phone.json";
+  ao.dbus_address = dbus;
+  ao.timeout = std::chrono::seconds(30);
+  auto phone = hybrid::api::Authenticator::open(ao, st);
+  REQUIRE(st);
+
+  auto ceremony_with_phone = [&](bool registration, const std::string& json) {
+    hybrid::api::ClientOptions co;
+    co.origin = "https://example.com";
+    co.tunnel_override = node.url();
+    co.dbus_address = dbus;
+    co.timeout = std::chrono::seconds(30);
+    co.link_store = dir + "-links.json";
+    std::vector<hybrid::api::Stage> stages;
+    std::thread answering;
+    hybrid::api::AuthenticatorResult answered;
+    size_t png_size = 0;
+    co.on_stage = [&](const hybrid::api::StageEvent& e) {
+      stages.push_back(e.stage);
+      if (e.stage == hybrid::api::Stage::qr_ready) {
+        png_size = e.qr_png.size();
+        answering = std::thread([&phone, &answered, url = e.qr_url] { answered = phone.serve_qr(url); });
+      }
+    };
+    auto cer = registration ? hybrid::api::Ceremony::registration(json, co) : hybrid::api::Ceremony::sign_in(json, co);
+    auto result = cer.run();
+    if (answering.joinable()) answering.join();
+    CHECK(result.status.message == "");
+    CHECK(answered.status.message == "");
+    CHECK(answered.ctap_status == 0);
+    CHECK(png_size > 100);
+    REQUIRE(!stages.empty());
+    CHECK(stages.front() == hybrid::api::Stage::qr_ready);
+    CHECK(stages.back() == hybrid::api::Stage::done);
+    CHECK(std::find(stages.begin(), stages.end(), hybrid::api::Stage::phone_nearby) != stages.end());
+    return result.credential_json;
+  };
+  std::string created = ceremony_with_phone(true,
+      R"({"rp": {"id": "example.com", "name": "Example"}, "user": {"id": "dXNlcg", "name": "u", "displayName": "U"},
+          "challenge": "Y2hhbGxlbmdlLWNoYWxsZW5nZQ", "authenticatorSelection": {"residentKey": "required"}})");
+  std::string asserted = ceremony_with_phone(false, kRequest);
+  std::remove((dir + "-phone.json").c_str());
+  std::remove((dir + "-phone.json.identity.json").c_str());
+  std::remove((dir + "-links.json").c_str());
+  CHECK(created.find("\"attestationObject\"") != std::string::npos);
+  CHECK(asserted.find("\"signature\"") != std::string::npos);
 }
