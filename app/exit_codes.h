@@ -5,5 +5,7 @@
 #include "base/exit_code.h"
 
 namespace hybrid::app {
+using hybrid::ExitCode;
+using enum hybrid::ExitCode;  // hybrid::app::kUsage and friends, as before
 using hybrid::exit_code_help;
 }  // namespace hybrid::app

@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "base/build_info.h"
 
 int main(int argc, char** argv) {
   CLI::App root{
@@ -16,7 +18,8 @@ int main(int argc, char** argv) {
       "hybrid"};
   root.require_subcommand(1);
   root.footer(hybrid::app::exit_code_help());
-  root.set_version_flag("--version", "hybrid 0.1.0");
+  root.set_version_flag("--version", "hybrid " + std::string(hybrid::build_info::version()) + " (git " +
+                                          std::string(hybrid::build_info::git_revision()) + ")");
   hybrid::app::install_commands(root);
   try {
     root.parse(argc, argv);

@@ -5,6 +5,8 @@ function(hybrid_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_LIBS})
+  # Position-independent, so that the shared libhybrid.so (lib/) can be made from them.
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   # The CLI, fuzzers and benchmarks link every layer library.
   set_property(GLOBAL APPEND PROPERTY HYBRID_ALL_LIBS ${name})
 endfunction()
