@@ -23,6 +23,9 @@ ALLOWED = {
     "demo": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     "bridge": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     "doctor": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
+    # libhybrid: the public API (include/hybrid/, standard library only) over the roles.
+    "include": set(),
+    "lib": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles", "include"},
     "app": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles",
             "demo", "bridge", "doctor"},
 }
