@@ -196,6 +196,9 @@ class Screen:
 
     def qr_codes(self):
         """FIDO:/ QR codes visible on the screen now."""
+        # Xvfb draws the pointer into the framebuffer, and it comes back to the screen's
+        # centre (over the QR) when a new browser window opens: move it to a corner first.
+        run(["xdotool", "mousemove", "1279", "899"], env=dict(os.environ, DISPLAY=self.display), check=True)
         xwd_to_png(self.fbdir / "Xvfb_screen0", self.png)
         r = run(["zbarimg", "--raw", "-q", "-Sqrcode.enable=1", str(self.png)])
         return [line for line in r.stdout.splitlines() if line.startswith("FIDO:/")]
