@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "base/log.h"
+#include "ble/discovery_filter.h"
 #include "ble/sdbus.h"
 
 namespace hybrid::ble {
@@ -93,8 +94,7 @@ struct VirtualAir::Impl {
   bool powered = true;
   struct Client {
     bool discovering = false;
-    bool has_filter = false;
-    bool duplicate_data = false;
+    std::optional<DiscoveryFilter> filter;  // set by SetDiscoveryFilter; kept across sessions
   };
   std::map<std::string, Client> clients;  // by unique bus name
   struct Advert {
@@ -103,6 +103,9 @@ struct VirtualAir::Impl {
     ServiceDataMap service_data;
     std::vector<std::string> uuids;
     std::string address;
+    // False once its advertiser stopped; its Device1 stays until the temporary timeout.
+    bool active = true;
+    Clock::time_point stopped_at{};
   };
   std::map<uint64_t, Advert> adverts;
   uint64_t next_advert_id = 1;
@@ -150,11 +153,25 @@ struct VirtualAir::Impl {
     }
     return false;
   }
-  bool duplicate_data() const {
+  DiscoverySessions sessions() const {
+    DiscoverySessions out;
     for (const auto& [name, c] : clients) {
-      if (c.discovering && c.duplicate_data) return true;
+      if (c.discovering) out.push_back(c.filter);
     }
-    return false;
+    return out;
+  }
+  // The advert as the adapter receives it now (with this RSSI).
+  static ReceivedAdvert received(const Advert& a, int16_t rssi) {
+    ReceivedAdvert r;
+    r.address = a.address;
+    r.rssi = rssi;
+    for (const auto& u : a.uuids) {
+      if (auto n = normalize_uuid(u)) r.uuids.push_back(*n);
+    }
+    for (const auto& [u, d] : a.service_data) {
+      if (auto n = normalize_uuid(u)) r.uuids.push_back(*n);
+    }
+    return r;
   }
   int16_t jittered_rssi() {
     std::uniform_int_distribution<int> d(-3, 3);
@@ -200,18 +217,51 @@ struct VirtualAir::Impl {
       while (!devices.empty()) remove_device(devices.begin()->first);
       return;
     }
+    auto s = sessions();
     for (const auto& [id, a] : adverts) {
-      if (!devices.count(id)) add_device(id, a);
+      if (a.active && !devices.count(id) && advert_reported(s, received(a, opt.rssi))) add_device(id, a);
+    }
+    // Adverts whose advertiser stopped and whose device is gone are forgotten.
+    for (auto it = adverts.begin(); it != adverts.end();) {
+      it = !it->second.active && !devices.count(it->first) ? adverts.erase(it) : std::next(it);
     }
   }
 
+  // Every advertiser in range is "received" once per interval, as a controller scanning
+  // without duplicate filtering would. BlueZ then signals, in one PropertiesChanged on the
+  // Device1: ServiceData on every report when a client asked for DuplicateData (its default),
+  // otherwise only when it changed (broadcast() signals changes); RSSI when it changed by the
+  // threshold. Devices whose advertiser stopped are removed after the temporary timeout.
   void tick() {
     if (!powered || !discovering()) return;
-    bool dup = duplicate_data();
+    auto s = sessions();
+    auto merged = merge(s);
+    auto now = Clock::now();
+    std::vector<uint64_t> expired;
     for (auto& [id, dev] : devices) {
-      dev->rssi = jittered_rssi();
-      // With DuplicateData BlueZ reports ServiceData on every advert it receives.
-      if (dup) sd_bus_emit_properties_changed(bus.get(), dev->path.c_str(), kDeviceIface, "RSSI", "ServiceData", nullptr);
+      auto a = adverts.find(id);
+      if (a == adverts.end()) continue;
+      if (!a->second.active) {
+        if (now - a->second.stopped_at >= opt.temporary_timeout) expired.push_back(id);
+        continue;
+      }
+      int16_t rssi = jittered_rssi();
+      if (!advert_reported(s, received(a->second, rssi))) continue;
+      std::vector<const char*> names;
+      if (rssi_change_signalled(merged.filtered, dev->rssi, rssi)) {
+        dev->rssi = rssi;
+        names.push_back("RSSI");
+      }
+      if (merged.duplicate_data) names.push_back("ServiceData");
+      if (names.empty()) continue;
+      names.push_back(nullptr);
+      sd_bus_emit_properties_changed_strv(bus.get(), dev->path.c_str(), kDeviceIface, const_cast<char**>(names.data()));
+      ++counters.device_reports;
+    }
+    for (auto id : expired) {
+      log::debug("virtual-air", "device {} not seen for the temporary timeout; removed", devices[id]->path);
+      remove_device(id);
+      adverts.erase(id);
     }
   }
 
@@ -239,9 +289,19 @@ struct VirtualAir::Impl {
     log::info("virtual-air", "adapter {} powered {}", opt.adapter, on ? "on" : "off");
   }
 
-  void remove_advert(uint64_t id) {
-    remove_device(id);
-    adverts.erase(id);
+  // The advertiser stopped (unregistered or left). Like bluetoothd, the Device1 of a
+  // broadcaster that is no longer heard stays until the temporary timeout (or until discovery
+  // ends); it is no longer reported.
+  void retire_advert(uint64_t id) {
+    auto it = adverts.find(id);
+    if (it == adverts.end()) return;
+    if (devices.count(id) && opt.temporary_timeout.count() > 0) {
+      it->second.active = false;
+      it->second.stopped_at = Clock::now();
+    } else {
+      remove_device(id);
+      adverts.erase(it);
+    }
     emit_instances();
   }
 
@@ -262,12 +322,12 @@ struct VirtualAir::Impl {
     }
     std::vector<uint64_t> gone;
     for (const auto& [id, a] : adverts) {
-      if (a.owner == name) gone.push_back(id);
+      if (a.active && a.owner == name) gone.push_back(id);
     }
     for (auto id : gone) {
       log::debug("virtual-air", "{} left; its advertisement is removed", name);
       ++counters.adverts_removed_by_disconnect;
-      remove_advert(id);
+      retire_advert(id);
     }
     for (auto it = pending.begin(); it != pending.end();) {
       it = it->second->owner == name ? pending.erase(it) : std::next(it);
@@ -306,7 +366,7 @@ struct VirtualAir::Impl {
       return reply_error(m, "org.bluez.Error.Failed", "No discovery started");
     }
     it->second.discovering = false;
-    if (!it->second.has_filter) self->clients.erase(it);
+    if (!it->second.filter) self->clients.erase(it);
     ++self->counters.stop_discovery_calls;
     int r = sd_bus_reply_method_return(m, "");
     if (!self->discovering()) {
@@ -320,23 +380,26 @@ struct VirtualAir::Impl {
     auto* self = static_cast<Impl*>(ud);
     std::string sender = sd_bus_message_get_sender(m);
     if (!self->powered) return reply_error(m, "org.bluez.Error.NotReady", "Resource Not Ready");
-    bool valid = true, empty = true, duplicate = false, has_rssi = false, has_pathloss = false;
+    bool valid = true, empty = true, has_rssi = false, has_pathloss = false;
+    DiscoveryFilter f;  // keys not given keep BlueZ's defaults (DuplicateData true)
     bool parsed = sdbus::read_dict(m, [&](std::string_view key, sd_bus_message* mm) {
       empty = false;
       if (key == "Transport") {
         auto s = sdbus::read_variant_string(mm);
         if (!s || (*s != "auto" && *s != "bredr" && *s != "le")) valid = false;
+        if (s) f.transport = *s;
         return s.has_value();
       }
       if (key == "DuplicateData" || key == "Discoverable") {
         auto b = sdbus::read_variant_bool(mm);
         if (!b) valid = false;
-        if (b && key == "DuplicateData") duplicate = *b;
+        if (b) (key == "DuplicateData" ? f.duplicate_data : f.discoverable) = *b;
         return b.has_value();
       }
       if (key == "RSSI") {
         auto v = sdbus::read_variant_int16(mm);
         if (!v || *v < -127 || *v > 20) valid = false;
+        if (v) f.rssi = *v;
         has_rssi = true;
         return v.has_value();
       }
@@ -347,6 +410,7 @@ struct VirtualAir::Impl {
         if (sd_bus_message_peek_type(mm, &type, &contents) > 0 && contents && std::strcmp(contents, "q") == 0 &&
             sd_bus_message_read(mm, "v", "q", &v) >= 0) {
           if (v > 137) valid = false;
+          f.pathloss = v;
           has_pathloss = true;
           return true;
         }
@@ -354,11 +418,22 @@ struct VirtualAir::Impl {
         return false;
       }
       if (key == "UUIDs") {
-        if (!sdbus::read_variant_string_array(mm)) valid = false;
-        return !valid ? false : true;
+        auto v = sdbus::read_variant_string_array(mm);
+        if (!v) {
+          valid = false;
+          return false;
+        }
+        for (const auto& u : *v) {
+          auto n = normalize_uuid(u);
+          if (!n) valid = false;
+          if (n) f.uuids.push_back(*n);
+        }
+        return true;
       }
       if (key == "Pattern") {
-        if (!sdbus::read_variant_string(mm)) valid = false;
+        auto s = sdbus::read_variant_string(mm);
+        if (!s) valid = false;
+        if (s) f.pattern = *s;
         return valid;
       }
       valid = false;  // BlueZ rejects unknown keys
@@ -368,10 +443,17 @@ struct VirtualAir::Impl {
       return reply_error(m, "org.bluez.Error.InvalidArguments", "Invalid arguments in method call");
     }
     auto& c = self->clients[sender];
-    c.has_filter = !empty;
-    c.duplicate_data = duplicate;
-    if (empty && !c.discovering) self->clients.erase(sender);
-    return sd_bus_reply_method_return(m, "");
+    // An empty dictionary clears the client's filter; the last filter a client set applies.
+    if (empty) {
+      c.filter.reset();
+    } else {
+      c.filter = std::move(f);
+    }
+    bool discovering = c.discovering;
+    if (empty && !discovering) self->clients.erase(sender);
+    int r = sd_bus_reply_method_return(m, "");
+    if (discovering) self->sync_devices();  // a wider filter may report devices now
+    return r;
   }
 
   static int on_get_discovery_filters(sd_bus_message* m, void*, sd_bus_error*) {
@@ -403,7 +485,9 @@ struct VirtualAir::Impl {
       return reply_error(m, "org.bluez.Error.InvalidArguments", "Invalid arguments in method call");
     }
     for (const auto& [id, a] : self->adverts) {
-      if (a.owner == sender && a.path == path) return reply_error(m, "org.bluez.Error.AlreadyExists", "Already Exists");
+      if (a.active && a.owner == sender && a.path == path) {
+        return reply_error(m, "org.bluez.Error.AlreadyExists", "Already Exists");
+      }
     }
     for (const auto& [id, p] : self->pending) {
       if (p->owner == sender && p->path == path) return reply_error(m, "org.bluez.Error.AlreadyExists", "Already Exists");
@@ -432,7 +516,7 @@ struct VirtualAir::Impl {
 
   int registered_count() const {
     int n = 0;
-    for (const auto& [id, a] : adverts) n += a.owner.empty() ? 0 : 1;
+    for (const auto& [id, a] : adverts) n += a.active && !a.owner.empty() ? 1 : 0;
     return n;
   }
 
@@ -551,10 +635,10 @@ struct VirtualAir::Impl {
       return reply_error(m, "org.bluez.Error.InvalidArguments", "Invalid arguments in method call");
     }
     for (const auto& [id, a] : self->adverts) {
-      if (a.owner == sender && a.path == path) {
+      if (a.active && a.owner == sender && a.path == path) {
         uint64_t gone = id;
         // BlueZ does not call Release on an explicit unregister.
-        self->remove_advert(gone);
+        self->retire_advert(gone);
         ++self->counters.unregister_calls;
         log::info("virtual-air", "{} unregistered advertisement {}", sender, path);
         return sd_bus_reply_method_return(m, "");
@@ -677,7 +761,6 @@ struct VirtualAir::Impl {
     if (p == "Adapter") return sd_bus_message_append(reply, "o", self->adapter_path.c_str());
     if (p == "RSSI") return sd_bus_message_append(reply, "n", dev->rssi);
     if (p == "ServiceData") return sdbus::append_service_data(reply, a->second.service_data);
-    if (p == "AdvertisingFlags") return sd_bus_message_append_array(reply, 'y', nullptr, 0);
     return -EINVAL;
   }
 
@@ -762,7 +845,6 @@ const sd_bus_vtable VirtualAir::Impl::kDeviceVtable[] = {
     AIR_PROP_CHANGING("RSSI", "n", &Impl::device_property),
     AIR_PROP_CHANGING("ServiceData", "a{sv}", &Impl::device_property),
     AIR_PROP("ServicesResolved", "b", &Impl::device_property),
-    AIR_PROP("AdvertisingFlags", "ay", &Impl::device_property),
     SD_BUS_VTABLE_END,
 };
 
@@ -858,7 +940,7 @@ Status VirtualAir::run() {
   // Like bluetoothd shutting down: tell every advertiser its advertisement is gone.
   std::lock_guard lock(s.mu);
   for (const auto& [id, a] : s.adverts) {
-    if (a.owner.empty()) continue;
+    if (a.owner.empty() || !a.active) continue;
     auto m = sdbus::new_method_call(bus, a.owner.c_str(), a.path.c_str(), kAdvertisementIface, "Release");
     sd_bus_message_set_expect_reply(m.get(), 0);
     sd_bus_send(bus, m.get(), nullptr);
@@ -879,7 +961,8 @@ VirtualAirStats VirtualAir::stats() const {
   s.discovering = impl_->discovering();
   s.discovery_sessions = 0;
   for (const auto& [name, c] : impl_->clients) s.discovery_sessions += c.discovering ? 1 : 0;
-  s.advertisements = static_cast<int>(impl_->adverts.size());
+  s.advertisements = 0;
+  for (const auto& [id, a] : impl_->adverts) s.advertisements += a.active ? 1 : 0;
   s.devices = static_cast<int>(impl_->devices.size());
   return s;
 }
@@ -894,7 +977,7 @@ std::string VirtualAir::broadcast(std::vector<std::pair<std::string, Bytes>> ser
     impl_->tasks.push_back([this, address, data = std::move(service_data)] {
       Impl& s = *impl_;
       for (auto& [id, a] : s.adverts) {
-        if (a.owner.empty() && a.address == address) {
+        if (a.active && a.owner.empty() && a.address == address) {
           a.service_data = data;
           if (auto d = s.devices.find(id); d != s.devices.end()) {
             sd_bus_emit_properties_changed(s.bus.get(), d->second->path.c_str(), kDeviceIface, "ServiceData",

@@ -28,8 +28,12 @@ struct VirtualAirOptions {
   // Method name ("StartDiscovery" or "Adapter1.StartDiscovery") → D-Bus error to answer with,
   // "org.bluez.Error.InProgress" or "org.bluez.Error.Failed:custom message".
   std::map<std::string, std::string> method_errors;
-  // How often an advert is "received" again while someone discovers with DuplicateData.
+  // How often each advertiser in range is "received" while someone discovers: with
+  // DuplicateData (BlueZ's default) every reception is a PropertiesChanged(ServiceData, RSSI).
   std::chrono::milliseconds advert_interval{100};
+  // BlueZ's TemporaryTimeout (main.conf, default 30 s): how long the Device1 of an advertiser
+  // that stopped stays while discovery goes on. 0 removes it at once.
+  std::chrono::milliseconds temporary_timeout{30000};
   int16_t rssi = -55;        // reported RSSI (± a little jitter)
   int max_advertisements = 4;  // LEAdvertisingManager1.SupportedInstances at start
 };
@@ -46,8 +50,9 @@ struct VirtualAirStats {
   int sessions_ended_by_disconnect = 0; // sessions ended because the client left the bus
   int unregister_calls = 0;             // successful UnregisterAdvertisement
   int adverts_removed_by_disconnect = 0;  // advertisements dropped because the owner left
-  int advertisements = 0;               // registered (including remote devices)
+  int advertisements = 0;               // advertising now (including remote devices)
   int devices = 0;                      // Device1 objects now exported
+  int device_reports = 0;               // PropertiesChanged emitted on Device1 objects by receptions
 };
 
 class VirtualAir {

@@ -33,6 +33,7 @@ struct Args {
   std::vector<std::string> fail;
   double timeout_s = 0;
   int advert_interval_ms = 100;
+  int temporary_timeout_ms = 30000;
   bool powered_off = false;
 };
 
@@ -45,6 +46,7 @@ void run(Args& a) {
     }
   }
   a.air.advert_interval = std::chrono::milliseconds(a.advert_interval_ms);
+  a.air.temporary_timeout = std::chrono::milliseconds(a.temporary_timeout_ms);
   if (a.powered_off) a.air.powered = false;
 
   std::unique_ptr<ble::PrivateBus> private_bus;
@@ -114,8 +116,13 @@ const CommandRegistration kVirtualAir("virtual-air", 50, [](CLI::App& root) {
                   "StartDiscovery=org.bluez.Error.InProgress or "
                   "RegisterAdvertisement=org.freedesktop.DBus.Error.AccessDenied (repeatable)");
   cmd->add_option("--advert-interval-ms", args->advert_interval_ms,
-                  "how often adverts are re-reported to DuplicateData scanners (default 100)")
-      ->check(CLI::Range(10, 10000));
+                  "how often each advert is received again while someone discovers; with DuplicateData "
+                  "(BlueZ's default) each reception is a PropertiesChanged(ServiceData, RSSI) (100-500, default 100)")
+      ->check(CLI::Range(100, 500));
+  cmd->add_option("--temporary-timeout-ms", args->temporary_timeout_ms,
+                  "how long the device of an advertiser that stopped stays while discovery goes on, as BlueZ's "
+                  "TemporaryTimeout (default 30000; 0 removes it at once)")
+      ->check(CLI::Range(0, 600000));
   cmd->add_option("--rssi", args->air.rssi, "RSSI reported for every device (default -55)");
   cmd->add_option("--max-advertisements", args->air.max_advertisements, "advertising slots (default 4)");
   cmd->add_option("--timeout", args->timeout_s, "stop after this many whole seconds (default: run until signalled)");
