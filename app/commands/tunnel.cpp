@@ -26,6 +26,7 @@ constexpr std::string_view kStage = "tunnel";
 struct ServeArgs {
   std::string listen = "127.0.0.1:0";
   std::string tls_cert, tls_key, config_file, routing_id, log_level;
+  std::string registration_store;  // "" = memory; redis://HOST:PORT = shared by the nodes
   bool log_json = false;
   bool trust_forwarded_for = false;
   int64_t ttl = 0, handshake_timeout = 0, idle_timeout = 0, push_idle_timeout = 0;
@@ -37,6 +38,15 @@ std::atomic<tunnel::TunnelServer*> g_server{nullptr};
 
 void on_stop_signal(int) {
   if (auto* s = g_server.load()) s->stop();  // atomic store + lws_cancel_service (a pipe write)
+}
+
+// SIGTERM drains (systemd stop, rolling restarts); a second SIGTERM stops at once.
+std::atomic<int> g_terms{0};
+void on_drain_signal(int) {
+  auto* s = g_server.load();
+  if (!s) return;
+  if (g_terms.fetch_add(1) == 0) s->drain();
+  else s->stop();
 }
 
 Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen) {
@@ -73,6 +83,7 @@ Status apply_config_file(const std::string& path, ServeArgs& a, const CLI::App& 
       else if (key == "tls_key") str(a.tls_key, "--tls-key");
       else if (key == "routing_id") str(a.routing_id, "--routing-id");
       else if (key == "log_level") str(a.log_level, "--log-level");
+      else if (key == "registration_store") str(a.registration_store, "--registration-store");
       else if (key == "log_json") { if (!given("--log-json")) a.log_json = value.get<bool>(); }
       else if (key == "trust_forwarded_for") {
         if (!given("--trust-forwarded-for")) a.trust_forwarded_for = value.get<bool>();
@@ -105,6 +116,10 @@ Result<tunnel::ServerConfig> build_config(const ServeArgs& a) {
   c.tls_cert_file = a.tls_cert;
   c.tls_key_file = a.tls_key;
   c.trust_forwarded_for = a.trust_forwarded_for;
+  if (!a.registration_store.empty()) {
+    HYBRID_TRY(auto redis, tunnel::RedisPushBindingStore::parse_url(a.registration_store));
+    c.push_bindings = std::make_shared<tunnel::RedisPushBindingStore>(redis);
+  }
   if (!a.routing_id.empty()) {
     HYBRID_TRY(c.routing_id, RoutingId::from_hex(a.routing_id, "--routing-id"));
   } else {
@@ -187,7 +202,7 @@ void run_serve(const ServeArgs& args_in, const CLI::App& cmd) {
     return set_exit_code(kNetwork);
   }
   g_server = server->get();
-  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGTERM, on_drain_signal);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGPIPE, SIG_IGN);
   nlohmann::json ready = {{"ready", true},
@@ -212,7 +227,9 @@ void install(CLI::App& root) {
       "serve",
       "Serve /cable/new, /cable/connect, /cable/contact and /cable/push WebSockets plus /healthz and\n"
       "/metrics. Prints one JSON line {\"ready\":true,\"url\":…,\"routing_id\":…} on stdout when ready;\n"
-      "SIGTERM/SIGINT close every tunnel with 1001 and exit 0. Flags override --config.");
+      "SIGTERM drains (refuses /new, /contact and /push, /healthz answers 503, tunnels run to their\n"
+      "end or TTL) and exits 0; SIGINT or a second SIGTERM closes every tunnel with 1001 at once.\n"
+      "Flags override --config.");
   serve->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
   serve->add_option("--tls-cert", args->tls_cert, "PEM certificate chain (serve wss://); needs --tls-key");
   serve->add_option("--tls-key", args->tls_key, "PEM private key for --tls-cert");
@@ -230,6 +247,8 @@ void install(CLI::App& root) {
   serve->add_option("--max-queued-pushes", args->max_queued_pushes, "pushes kept per offline phone (default 4)");
   serve->add_option("--max-refusals-per-ip", args->max_refusals, "refused requests per address per minute before 429 (default 600)");
   serve->add_option("--max-header-bytes", args->max_header_bytes, "largest HTTP request header block (default 4096)");
+  serve->add_option("--registration-store", args->registration_store,
+                    "redis://HOST:PORT: keep push bindings where every node reaches them (default: memory)");
   serve->add_flag("--trust-forwarded-for", args->trust_forwarded_for,
                  "per-address limits use the last X-Forwarded-For entry (only behind your own proxy)");
   serve->add_flag("--log-json", args->log_json, "log one JSON object per line on stderr");
