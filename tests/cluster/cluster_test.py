@@ -12,7 +12,8 @@ Phases (each bounded; the whole test well under 3 minutes):
      its tunnels end promptly and the client says why; the other nodes' tunnels still
      relay; no pairing started after the kill fails; a QR sign-in works once HAProxy has
      marked the node down; the linked phone re-registers on the node its contact id now
-     maps to, by itself, and the next linked sign-in works;
+     maps to, by itself, and the next linked sign-in works; the secret it bound on the dead
+     node is still required on a node that never saw it (bindings in redis-server);
   3. the killed node comes back; then a rolling restart (SIGTERM = drain, restart, wait
      until HAProxy has it up) of all three nodes under the same steady load: no pairing
      fails; the linked phone follows and a linked sign-in works afterwards.
@@ -139,7 +140,8 @@ class Node:
     def start(self):
         self.proc = subprocess.Popen(
             [BIN, "tunnel", "serve", "--listen", f"127.0.0.1:{self.port}", "--routing-id", self.routing_id,
-             "--trust-forwarded-for", "--push-idle-timeout", "9", "--ttl", "90", "--log-level", "warn"],
+             "--trust-forwarded-for", "--push-idle-timeout", "9", "--ttl", "90", "--log-level", "warn",
+             "--registration-store", f"redis://127.0.0.1:{self.env.redis_port}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env.env, text=True)
         self.env.procs.append(self.proc)
         line = self.proc.stdout.readline()
@@ -159,6 +161,14 @@ class Env:
                                env=self.env, text=True)
         self.procs.append(air)
         self.dbus = json.loads(air.stdout.readline())["dbus_address"]
+        # The push bindings every node reaches (--registration-store): Debian's redis-server.
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                                       "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(self.redis)
+        wait_for("redis-server", lambda: socket.create_connection(("127.0.0.1", self.redis_port), 1).close()
+                 or True, 10)
         self.nodes = [Node(self, i) for i in (1, 2, 3)]
         self.haproxy_port = free_port()
         self.url = f"ws://127.0.0.1:{self.haproxy_port}"
@@ -279,6 +289,16 @@ async def relay_ok(pair):
     rid, phone, client = pair
     await client.send(b"\x02ping")
     return await asyncio.wait_for(phone.recv(), 5) == b"\x02ping"
+
+
+async def push_status(base, contact, secret):
+    try:
+        ws = await websockets.connect(f"{base}/cable/push/{contact}", extra_headers={"X-caBLE-Push-Secret": secret},
+                                      **PROTO)
+        await ws.close()
+        return 101
+    except websockets.exceptions.InvalidStatusCode as e:
+        return e.status_code
 
 
 async def close_pair(pair):
@@ -430,6 +450,13 @@ def main():
         c = env.client("sign-in", "--phone", "Test Phone", "--allow-credential", cred_id)
         out, err = c.communicate(timeout=60)
         check("linked sign-in after the node loss: exit 0", c.returncode == 0, err)
+        # The binding the phone made on the dead node holds on every node: on the node that
+        # has never seen this contact id, another secret is refused (403), the right one is not.
+        third = next(n for n in env.nodes if n not in (victim, moved))
+        ident = json.load(open(os.path.join(env.dir, "phone.json.identity.json")))
+        contact = b64u(bytes.fromhex(ident["contact_id"]))
+        check("another secret for the phone's contact id is refused on a node that never saw it (403)",
+              loop.run(push_status(f"ws://127.0.0.1:{third.port}", contact, "a-thief-secret-0000000")) == 403)
         after_kill = load.between(kill_at, kill_at + 3)
         failed = [r for r in after_kill if r[2]]
         measure(f"pairings started in the 3 s after the kill: {len(after_kill)}, failed: {len(failed)}")
