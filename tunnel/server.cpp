@@ -23,8 +23,9 @@ namespace {
 constexpr std::string_view kStage = "tunnel";
 constexpr auto kTickInterval = std::chrono::milliseconds(500);
 constexpr auto kDrainTime = std::chrono::seconds(2);
-constexpr size_t kRxChunk = 4096;
-constexpr std::chrono::seconds kBindingLifetime{30 * 24 * 3600};  // a push binding unused this long is forgotten  // lws' per-connection receive buffer; messages are reassembled
+constexpr size_t kRxChunk = 4096;  // lws' per-connection receive buffer; messages are reassembled
+// A push binding (contact id -> secret hash) unused this long is forgotten.
+constexpr std::chrono::seconds kBindingLifetime{30 * 24 * 3600};
 
 struct ConnState {
   lws* wsi = nullptr;
