@@ -223,8 +223,10 @@ Result<ClientTransactionResult> ClientTransaction::run(uint8_t ctap_command, Byt
       if (answered) break;  // the phone hung up after answering: normal
       auto closed = session.on_tunnel_closed();
       if (s.cancelled) return failure(ClientFailure::cancelled, "cancelled by the user");
-      return failure(ClientFailure::phone_closed,
-                     closed ? "the tunnel closed: " + msg.error().message : closed.error().message);
+      // Keep the tunnel's own account (close code and reason, or a lost connection to the
+      // tunnel server) next to the session's: they point at different culprits.
+      return failure(ClientFailure::phone_closed, closed ? "the tunnel closed: " + msg.error().message
+                                                         : closed.error().message + " (" + msg.error().message + ")");
     }
     auto out = session.on_message(*msg);
     if (!out) {

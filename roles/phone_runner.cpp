@@ -1,11 +1,15 @@
 #include "roles/phone_runner.h"
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <thread>
 
 #include "base/log.h"
 #include "hybrid/client_payload.h"
 #include "hybrid/domains.h"
+#include "roles/reconnect_backoff.h"
 #include "tunnel/client.h"
 #include "tunnel/path.h"
 
@@ -77,7 +81,9 @@ struct PhoneRunner::Impl {
         if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
         auto st = session.on_tunnel_closed();
         if (served) return outcome;
-        return st ? make_error("the tunnel closed: " + msg.error().message) : st.error();
+        // Say how it closed either way (the close code and the peer's reason, made printable).
+        return make_error(st ? "the tunnel closed: " + msg.error().message
+                             : st.error().message + " (" + msg.error().message + ")");
       }
       auto out = session.on_message(*msg);
       if (!out) return out.error();
@@ -154,6 +160,24 @@ Result<PhoneOutcome> PhoneRunner::serve_push(const tunnel::PushMessage& push) {
   return s.transact(session, *conn, advert, true);
 }
 
+namespace {
+
+// A third of the server's push idle timeout (as the issue asks), so that one lost keepalive
+// still leaves time for the next before the server gives up on the phone.
+milliseconds keepalive_interval_for(const PhoneOptions& o, const tunnel::OpenInfo& info) {
+  if (o.keepalive_interval.count() > 0) return o.keepalive_interval;
+  milliseconds idle = info.push_idle_timeout_seconds ? milliseconds(*info.push_idle_timeout_seconds * 1000)
+                                                     : o.assumed_push_idle_timeout;
+  return std::max(milliseconds(100), idle / 3);
+}
+
+bool refused_for_good(const Error& e) {
+  int status = tunnel::http_status(e);
+  return status == 400 || status == 403;
+}
+
+}  // namespace
+
 Status PhoneRunner::listen_for_linked_clients(int max_transactions,
                                               const std::function<void(const Result<PhoneOutcome>&)>& on_done,
                                               const std::function<void()>& on_ready) {
@@ -161,17 +185,28 @@ Status PhoneRunner::listen_for_linked_clients(int max_transactions,
   Impl& s = *impl_;
   std::string url = s.options.tunnel_base + tunnel::push_path(s.identity.contact_id());
   int served = 0;
-  int failures = 0;
+  uint64_t seed = std::random_device{}();
+  ReconnectBackoff backoff(s.options.reconnect_initial, s.options.reconnect_max, seed);
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::uniform_int_distribution<int> jitter(0, 1 << 20);
+  auto wait_before_retry = [&](const std::string& why) {
+    milliseconds delay = backoff.next_delay();
+    s.say("push channel: " + why + "; reconnecting in " + std::to_string(delay.count()) + " ms");
+    for (auto end = Clock::now() + delay; !s.cancelled && Clock::now() < end;) {
+      std::this_thread::sleep_for(std::min(milliseconds(50), std::chrono::duration_cast<milliseconds>(end - Clock::now())));
+    }
+  };
   while (!s.cancelled && (max_transactions == 0 || served < max_transactions)) {
     auto conn = s.connect(url, {{"X-caBLE-Push-Secret", s.identity.push_secret()}}, s.options.connect_timeout);
     if (!conn) {
-      if (++failures > 5) return conn.error();
-      s.say("push channel: " + conn.error().message + "; retrying");
-      std::this_thread::sleep_for(milliseconds(500 * failures));
+      if (refused_for_good(conn.error())) return conn.error();
+      wait_before_retry(conn.error().message);
       continue;
     }
-    failures = 0;
-    s.say("listening for linked clients on the push channel");
+    milliseconds interval = keepalive_interval_for(s.options, (*conn)->info());
+    milliseconds answer_timeout = std::min(s.options.keepalive_answer_timeout, interval);
+    s.say("listening for linked clients on the push channel (keepalive every " + std::to_string(interval.count()) +
+          " ms)");
     if (!announced && on_ready) on_ready();
     announced = true;
     {
@@ -179,22 +214,56 @@ Status PhoneRunner::listen_for_linked_clients(int max_transactions,
       s.conn = conn->get();
     }
     Bytes pushed;
+    std::string ended;  // why the channel ended, when it did
+    auto next_keepalive = Clock::now() + interval;
+    auto renew_at = Clock::now() + s.options.push_renew_interval * (90 + jitter(rng) % 21) / 100;
+    bool renew = false;
+    std::optional<Clock::time_point> awaiting_answer_since;
     for (;;) {
       if (s.cancelled) break;
-      auto msg = (*conn)->receive(milliseconds(250));
+      auto now = Clock::now();
+      if (awaiting_answer_since && now - *awaiting_answer_since >= answer_timeout) {
+        ended = "no answer to a keepalive within " + std::to_string(answer_timeout.count()) +
+                " ms (dead connection)";
+        break;
+      }
+      if (now >= renew_at) {
+        renew = true;
+        break;
+      }
+      if (now >= next_keepalive) {
+        if (!(*conn)->send(Bytes{})) {
+          ended = "the keepalive could not be sent";
+          break;
+        }
+        if (!awaiting_answer_since) awaiting_answer_since = now;
+        next_keepalive = now + interval;
+      }
+      auto wait = std::min({milliseconds(250), std::chrono::duration_cast<milliseconds>(next_keepalive - now) +
+                                                   milliseconds(1)});
+      auto msg = (*conn)->receive(std::max(milliseconds(1), wait));
       if (msg) {
-        if (msg->empty()) continue;  // keepalive
+        awaiting_answer_since.reset();  // any message proves the channel is alive
+        backoff.reset();
+        if (msg->empty()) continue;  // the answer to a keepalive
         pushed = std::move(msg).value();
         break;
       }
       if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
-      break;  // the push channel closed: reconnect
+      ended = msg.error().message;
+      break;
     }
     {
       std::lock_guard<std::mutex> lock(s.conn_mu);
       s.conn = nullptr;
     }
-    if (pushed.empty()) continue;
+    if (s.cancelled) break;
+    if (pushed.empty()) {
+      (*conn)->close(1000);
+      if (renew) s.say("renewing the push registration");
+      else wait_before_retry(ended);
+      continue;
+    }
     auto push = tunnel::decode_push_message(pushed);
     if (!push) {
       s.say("ignoring a malformed push: " + push.error().message);

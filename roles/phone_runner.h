@@ -27,6 +27,24 @@ struct PhoneOptions {
   // Waits this long before answering each request (a person reading the prompt).
   std::chrono::milliseconds think_time{0};
   std::function<void(const std::string&)> on_progress;
+
+  // The push channel (listen_for_linked_clients). The server announces how long it waits
+  // for a keepalive (X-caBLE-Push-Idle-Timeout); the phone sends one (an empty binary
+  // message, answered by an empty one) every third of that. A server that announces
+  // nothing is assumed to wait `assumed_push_idle_timeout` (the server's default).
+  std::chrono::milliseconds keepalive_interval{0};  // > 0: use this instead of a third
+  std::chrono::milliseconds assumed_push_idle_timeout{300000};
+  // No answer to a keepalive within this long (capped at the interval): the channel is
+  // dead (half-open connection, node gone) and the phone reconnects.
+  std::chrono::milliseconds keepalive_answer_timeout{10000};
+  // Reconnection: exponential backoff with jitter from `reconnect_initial` up to
+  // `reconnect_max` per attempt, for as long as the phone listens.
+  std::chrono::milliseconds reconnect_initial{500};
+  std::chrono::milliseconds reconnect_max{30000};
+  // Re-register (a fresh /push) this often, give or take 10 %, even on a healthy channel:
+  // behind HAProxy this refreshes the contact id's sticky entry, and after the hash ring
+  // changed it brings the phone back to the node its contact id maps to (docs/tunnel.md).
+  std::chrono::milliseconds push_renew_interval{30 * 60 * 1000};
 };
 
 struct PhoneOutcome {
@@ -47,7 +65,9 @@ class PhoneRunner {
   // One linked transaction from a push (the client's /contact).
   Result<PhoneOutcome> serve_push(const tunnel::PushMessage& push);
   // Holds the push channel open and serves every linked client until cancel() or until
-  // `max_transactions` have been served (0 = unlimited). Reconnects after failures.
+  // `max_transactions` have been served (0 = unlimited). Sends keepalives, notices a dead
+  // channel, and reconnects with backoff and jitter after any failure, without giving up;
+  // it returns an error only when the server refuses the phone for good (400, 403).
   // `on_ready` runs once, when the push channel is first open (a ready line printed then
   // tells callers that a /contact can reach the phone).
   Status listen_for_linked_clients(int max_transactions,

@@ -3,6 +3,7 @@
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 
@@ -39,6 +40,15 @@ int http_status(const Error& error) {
 }
 bool is_gone(const Error& error) { return http_status(error) == 410; }
 bool has_code(const Error& error, ClientErrorCode code) { return error.is(code); }
+
+std::string printable_close_reason(std::string_view raw) {
+  std::string out;
+  for (char ch : raw.substr(0, 123)) {
+    auto b = static_cast<unsigned char>(ch);
+    out.push_back(b >= 0x20 && b < 0x7f ? ch : '?');
+  }
+  return out;
+}
 
 struct ClientConnection::State {
   ClientContext::Impl* ctx = nullptr;
@@ -280,6 +290,11 @@ struct ClientContext::Impl {
       s->info.routing_id = *id;
     }
     if (auto signal = read_custom_header(wsi, "x-cable-signal-connection:")) s->info.signal_connection = true;
+    if (auto idle = read_custom_header(wsi, "x-cable-push-idle-timeout:")) {
+      char* end = nullptr;
+      long long v = std::strtoll(idle->c_str(), &end, 10);
+      if (end && *end == '\0' && v > 0 && v <= 86400) s->info.push_idle_timeout_seconds = v;
+    }
     return 0;
   }
 
@@ -376,7 +391,9 @@ int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in,
       if (s && len >= 2) {
         auto* b = static_cast<const uint8_t*>(in);
         s->peer_close_code = static_cast<uint16_t>(b[0] << 8 | b[1]);
-        s->peer_close_reason.assign(reinterpret_cast<const char*>(b + 2), len - 2);
+        // Peer-supplied bytes: never printed or serialized raw (invalid UTF-8 breaks JSON).
+        s->peer_close_reason =
+            printable_close_reason(std::string_view(reinterpret_cast<const char*>(b + 2), len - 2));
       }
       return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
@@ -398,7 +415,8 @@ int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in,
           if (!s->peer_close_reason.empty()) msg += ": " + s->peer_close_reason;
           msg += ")";
         } else {
-          msg += " without a close frame";
+          msg += " without a close frame: the connection to the tunnel server was lost (the server or a "
+                 "proxy in front of it stopped, or the network failed)";
         }
         finish(s, client_error(ClientErrorCode::kPeerClosed, msg), false);
       }

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -76,7 +77,13 @@ struct OpenInfo {
   int redirects = 0;
   std::optional<RoutingId> routing_id;   // X-caBLE-Routing-ID (answers to /new)
   bool signal_connection = false;        // the server echoed X-caBLE-Signal-Connection
+  // X-caBLE-Push-Idle-Timeout (answers to /push): seconds the server waits for a keepalive.
+  std::optional<int64_t> push_idle_timeout_seconds;
 };
+
+// A peer's WebSocket close reason made safe to print and to put in JSON: bytes that are
+// not printable ASCII become '?', and it is cut to 123 bytes (the most a close frame holds).
+std::string printable_close_reason(std::string_view raw);
 
 struct ClientEvents {
   std::function<void(const OpenInfo&)> on_open;

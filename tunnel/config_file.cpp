@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "crypto/primitives.h"
+#include "tunnel/push_binding_store.h"
 
 namespace hybrid::tunnel {
 namespace {
@@ -23,6 +24,13 @@ Status valid_listen(const std::string& v) {
   if (!r) return r.error();
   return {};
 }
+Status valid_registration_store(const std::string& v) {
+  if (v.empty()) return {};
+  auto parsed = RedisPushBindingStore::parse_url(v);
+  if (!parsed) return parsed.error();
+  return {};
+}
+
 Status valid_routing_id(const std::string& v) {
   auto r = RoutingId::from_hex(v, "routing_id");
   if (!r) return make_error("must be 6 hex digits (3 bytes), got \"" + v + "\"");
@@ -96,6 +104,7 @@ const std::vector<ConfigField>& config_fields() {
       {"tls_key", "--tls-key", R::restart, &S::tls_key, 0, 0, non_empty},
       {"routing_id", "--routing-id", R::restart, &S::routing_id, 0, 0, valid_routing_id},
       {"trust_forwarded_for", "--trust-forwarded-for", R::restart, &S::trust_forwarded_for},
+      {"registration_store", "--registration-store", R::restart, &S::registration_store, 0, 0, valid_registration_store},
       {"ttl_seconds", "--ttl", R::live, &S::ttl, 1, kWeek},
       {"handshake_timeout_seconds", "--handshake-timeout", R::restart, &S::handshake_timeout, 1, 3600},
       {"idle_timeout_seconds", "--idle-timeout", R::live, &S::idle_timeout, 1, kWeek},
@@ -263,6 +272,10 @@ Result<ServerConfig> server_config(const ServeSettings& a) {
   c.tls_cert_file = a.tls_cert;
   c.tls_key_file = a.tls_key;
   c.trust_forwarded_for = a.trust_forwarded_for;
+  if (!a.registration_store.empty()) {
+    HYBRID_TRY(auto redis, RedisPushBindingStore::parse_url(a.registration_store));
+    c.push_bindings = std::make_shared<RedisPushBindingStore>(redis);
+  }
   if (!a.routing_id.empty()) {
     HYBRID_TRY(c.routing_id, RoutingId::from_hex(a.routing_id, "--routing-id"));
   } else {

@@ -22,6 +22,7 @@ namespace hybrid::tunnel {
 struct ServeSettings {
   std::string listen = "127.0.0.1:0";
   std::string tls_cert, tls_key, routing_id;
+  std::string registration_store;  // "" = memory; redis://HOST:PORT = shared by the nodes
   std::string log_level;   // "" = $HYBRID_LOG or info
   std::string log_format;  // "" = text
   bool log_json = false;   // the older spelling of log_format json

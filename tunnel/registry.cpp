@@ -98,8 +98,8 @@ int reject_status(Reject reason) {
   }
 }
 
-Registry::Registry(RoutingId routing_id, ServerLimits limits)
-    : routing_id_(routing_id), limits_(limits) {}
+Registry::Registry(RoutingId routing_id, ServerLimits limits, PushBindingStore* bindings)
+    : routing_id_(routing_id), limits_(limits), bindings_(bindings) {}
 
 Admission Registry::refuse(Reject reason, std::string message, const std::string& ip, TimePoint now) {
   refused(reason, ip, now);
@@ -135,6 +135,9 @@ Admission Registry::admit(ConnId conn, const UpgradeRequest& request, TimePoint 
   }
   if (conns_.size() >= limits_.max_connections) {
     return refuse(Reject::kCapacity, "the server holds its maximum number of connections", request.client_ip, now);
+  }
+  if (draining_ && !std::holds_alternative<ConnectRequest>(request.path)) {
+    return refuse(Reject::kCapacity, "this node is draining; try another", request.client_ip, now);
   }
   return std::visit(
       [&](const auto& path) -> Admission {
@@ -200,6 +203,17 @@ Admission Registry::admit_connect(ConnId conn, const ConnectRequest& req, const 
 
 Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const UpgradeRequest& up, TimePoint now) {
   auto reg = registrations_.find(req.contact_id);
+  if (reg == registrations_.end() && bindings_ && registrations_.size() < limits_.max_push_registrations) {
+    // Registered elsewhere (another node before the ring changed, or evicted here): keep
+    // the push for the phone, which re-registers on this node, instead of a 410 that would
+    // make the client forget the link.
+    auto bound = bindings_->lookup(req.contact_id);
+    if (!bound) return refuse(Reject::kCapacity, "the registration store is unavailable", up.client_ip, now);
+    if (*bound) {
+      reg = registrations_.emplace(req.contact_id, Registration{}).first;
+      reg->second.secret_hash = **bound;
+    }
+  }
   if (reg == registrations_.end()) {
     return refuse(Reject::kUnknownContact, "unknown contact id: forget this link", up.client_ip, now);
   }
@@ -261,6 +275,13 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
   } else {
     if (registrations_.size() >= limits_.max_push_registrations) {
       return refuse(Reject::kCapacity, "the push registration table is full", up.client_ip, now);
+    }
+    if (bindings_) {  // the secret bound before, possibly on another node
+      auto bound = bindings_->bind_if_absent(req.contact_id, hash);
+      if (!bound) return refuse(Reject::kCapacity, "the registration store is unavailable", up.client_ip, now);
+      if (!constant_time_equal(*bound, hash)) {
+        return refuse(Reject::kPushSecret, "this contact id is registered with another secret", up.client_ip, now);
+      }
     }
     it = registrations_.emplace(req.contact_id, Registration{}).first;
     it->second.secret_hash = hash;
@@ -428,6 +449,15 @@ void Registry::shut_down() {
   tunnels_.clear();
   paired_ = 0;
   for (auto& [ip, rec] : ips_) rec.pending = 0;
+}
+
+void Registry::drain() {
+  draining_ = true;
+  std::vector<ConnId> listeners;
+  for (const auto& [id, c] : conns_) {
+    if (c.role == Role::kPushListener) listeners.push_back(id);
+  }
+  for (ConnId id : listeners) close(id, kCloseGoingAway, "node draining: reconnect");
 }
 
 std::vector<Action> Registry::take_actions() {

@@ -23,6 +23,7 @@
 #include "hybrid/ids.h"
 #include "tunnel/limits.h"
 #include "tunnel/path.h"
+#include "tunnel/push_binding_store.h"
 
 namespace hybrid::tunnel {
 
@@ -121,7 +122,10 @@ struct Gauges {
 
 class Registry {
  public:
-  Registry(RoutingId routing_id, ServerLimits limits);
+  // `bindings`: where contact id -> secret bindings are checked when this node has no
+  // registration of its own for an id (shared between nodes, docs/tunnel.md); not owned;
+  // nullptr = this registry's own table only.
+  Registry(RoutingId routing_id, ServerLimits limits, PushBindingStore* bindings = nullptr);
 
   const RoutingId& routing_id() const { return routing_id_; }
   const ServerLimits& limits() const { return limits_; }
@@ -147,6 +151,11 @@ class Registry {
   void tick(TimePoint now);
   // Closes every connection with 1001 (graceful shutdown); later upgrades get 503.
   void shut_down();
+  // Draining (SIGTERM): /new, /contact and /push get 503 from now on, push listeners are
+  // closed with 1001 (their phones re-register on another node); pending tunnels may still
+  // be joined with /connect and every tunnel runs to its end or TTL. Then shut_down().
+  void drain();
+  bool draining() const { return draining_; }
 
   // Actions produced since the last call, in order.
   std::vector<Action> take_actions();
@@ -214,6 +223,8 @@ class Registry {
   RoutingId routing_id_;
   ServerLimits limits_;
   bool shutting_down_ = false;
+  bool draining_ = false;
+  PushBindingStore* bindings_ = nullptr;
   std::unordered_map<TunnelId, Tunnel, TunnelIdHash> tunnels_;
   std::unordered_map<TunnelId, TimePoint, TunnelIdHash> ended_;  // id -> forget at
   std::unordered_map<ConnId, Conn> conns_;

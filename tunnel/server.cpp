@@ -31,6 +31,8 @@ constexpr auto kDrainTime = std::chrono::seconds(2);
 // not; messages are reassembled in ConnState::rx, so a small chunk costs a few more
 // callbacks per large message and nothing else (docs/tunnel.md, "Where the memory goes").
 constexpr size_t kRxChunk = 256;
+// A push binding (contact id -> secret hash) unused this long is forgotten.
+constexpr std::chrono::seconds kBindingLifetime{30 * 24 * 3600};
 
 struct ConnState {
   lws* wsi = nullptr;
@@ -45,6 +47,8 @@ struct ConnState {
   bool rx_oversized = false;
   std::optional<RoutingId> routing_header;
   bool echo_signal = false;
+  // /push: X-caBLE-Push-Idle-Timeout tells the phone how often it must send a keepalive.
+  std::optional<int64_t> push_idle_header;
 };
 
 // A plain HTTP response waiting for the socket to drain before it is closed.
@@ -121,6 +125,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 struct TunnelServer::Impl {
   ServerConfig config;
+  std::shared_ptr<PushBindingStore> bindings;  // before registry, which points at it
   Registry registry;
   lws_context* context = nullptr;
   lws_vhost* vhost = nullptr;
@@ -131,6 +136,9 @@ struct TunnelServer::Impl {
   std::atomic<bool> stop_requested{false};
   std::mutex limits_mu;
   std::optional<ServerLimits> pending_limits;  // from update_limits(), for the service thread
+  std::atomic<bool> drain_requested{false};
+  bool draining = false;
+  Clock::time_point drain_until{};
   bool shutting_down = false;
   bool done = false;
   Clock::time_point drain_deadline{};
@@ -147,7 +155,12 @@ struct TunnelServer::Impl {
   Bytes scratch;
   lws_protocols protocols[3]{};
 
-  explicit Impl(const ServerConfig& c) : config(c), registry(c.routing_id, c.limits) {}
+  explicit Impl(const ServerConfig& c)
+      : config(c),
+        bindings(c.push_bindings ? c.push_bindings
+                                 : std::make_shared<InMemoryPushBindingStore>(c.limits.max_push_registrations,
+                                                                              kBindingLifetime)),
+        registry(c.routing_id, c.limits, bindings.get()) {}
 
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
   int handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
@@ -177,6 +190,14 @@ struct TunnelServer::Impl {
   void tick() {
     apply_pending_limits();
     auto now = Clock::now();
+    if (drain_requested && !draining && !shutting_down) begin_drain();
+    if (draining && !shutting_down) {
+      auto g = registry.gauges();
+      if (g.pending_tunnels + g.paired_tunnels == 0 || now >= drain_until) {
+        log::info(kStage, "drained ({} tunnels left)", g.pending_tunnels + g.paired_tunnels);
+        stop_requested = true;
+      }
+    }
     if (stop_requested && !shutting_down) begin_shutdown();
     if (shutting_down) {
       if (conns.empty() || now >= drain_deadline) done = true;
@@ -186,6 +207,16 @@ struct TunnelServer::Impl {
     }
     if (!done) schedule_tick();
     else lws_cancel_service(context);
+  }
+  void begin_drain() {
+    draining = true;
+    // Every tunnel ends by its TTL; one tick more for the registry to close it.
+    drain_until = Clock::now() + config.limits.tunnel_ttl + 2 * kTickInterval;
+    auto g = registry.gauges();
+    log::info(kStage, "draining: refusing /new, /contact and /push; {} pending and {} paired tunnels may finish",
+              g.pending_tunnels, g.paired_tunnels);
+    registry.drain();
+    apply_actions();
   }
   void begin_shutdown() {
     shutting_down = true;
@@ -252,7 +283,10 @@ struct TunnelServer::Impl {
     auto path = parse_request_path(uri);
     if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
     if (std::holds_alternative<HealthRequest>(*path)) {
-      return reply_http(wsi, 200, "text/plain; charset=utf-8", shutting_down ? "shutting down\n" : "ok\n");
+      if (draining || shutting_down) {
+        return reply_http(wsi, 503, "text/plain; charset=utf-8", shutting_down ? "shutting down\n" : "draining\n");
+      }
+      return reply_http(wsi, 200, "text/plain; charset=utf-8", "ok\n");
     }
     if (std::holds_alternative<MetricsRequest>(*path)) {
       stats.limits = config.limits;  // current after a reload
@@ -305,6 +339,7 @@ struct TunnelServer::Impl {
     }
     c.routing_header = a.routing_id_header;
     c.echo_signal = a.echo_signal_connection;
+    if (std::holds_alternative<PushRequest>(req.path)) c.push_idle_header = config.limits.push_idle_timeout.count();
     log::debug(kStage, "admitted {} from {}", path_kind(req.path), ip);
     apply_actions();
     return 0;
@@ -430,6 +465,12 @@ int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, 
                                         reinterpret_cast<const unsigned char*>("true"), 4, p, end))
           return -1;
       }
+      if (c->push_idle_header) {
+        std::string v = std::to_string(*c->push_idle_header);
+        if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("X-caBLE-Push-Idle-Timeout:"),
+                                        reinterpret_cast<const unsigned char*>(v.data()), static_cast<int>(v.size()), p, end))
+          return -1;
+      }
       args->max_len -= static_cast<int>(*p - start);
       return 0;
     }
@@ -455,6 +496,7 @@ int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, 
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
       apply_pending_limits();
+      if (drain_requested && !draining && !shutting_down) begin_drain();
       if (stop_requested && !shutting_down) {
         begin_shutdown();
         schedule_tick();
@@ -576,6 +618,11 @@ void TunnelServer::update_limits(const ServerLimits& limits) {
     std::lock_guard<std::mutex> lock(impl_->limits_mu);
     impl_->pending_limits = limits;
   }
+  if (impl_->context) lws_cancel_service(impl_->context);
+}
+
+void TunnelServer::drain() {
+  impl_->drain_requested = true;
   if (impl_->context) lws_cancel_service(impl_->context);
 }
 

@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "hybrid/ids.h"
 #include "tunnel/limits.h"
+#include "tunnel/push_binding_store.h"
 
 namespace hybrid::tunnel {
 
@@ -25,6 +26,9 @@ struct ServerConfig {
   // per-address limits from the last X-Forwarded-For entry instead of the socket's peer.
   // Only for servers that nobody can reach except through that proxy.
   bool trust_forwarded_for = false;
+  // Where push bindings (contact id -> secret) are kept: nullptr = this node's memory
+  // (InMemoryPushBindingStore); nodes behind one proxy share a RedisPushBindingStore.
+  std::shared_ptr<PushBindingStore> push_bindings;
 };
 
 class TunnelServer {
@@ -47,6 +51,11 @@ class TunnelServer {
   // its next wakeup; open tunnels stay. handshake_timeout, max_header_bytes and
   // max_message_size are fixed when the server is created and are kept.
   void update_limits(const ServerLimits& limits);
+  // Thread-safe and async-signal-safe (SIGTERM): drain, then stop. The node refuses /new,
+  // /contact and /push with 503, answers /healthz with 503 (so a proxy marks it down),
+  // closes push channels with 1001 (phones re-register elsewhere), lets pending tunnels be
+  // joined and every tunnel run to its end or TTL, and then stops as stop() does.
+  void drain();
   // Waits for the background thread started by start().
   void join();
 

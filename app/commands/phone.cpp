@@ -35,7 +35,14 @@ struct PhoneArgs {
   bool power_on = false;
   std::string attestation;
   int think_time_ms = 0;
+  double keepalive_s = 0;
+  double reconnect_max_s = 30;
+  double push_renew_s = 1800;
 };
+
+// Peer-supplied text (close reasons, error messages) may hold invalid UTF-8: replace it
+// instead of letting nlohmann::json throw and end the phone.
+std::string json_line(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::string default_store() { return roles::data_dir() + "/phone-credentials.json"; }
 
@@ -101,6 +108,9 @@ int run(const PhoneArgs& a) {
   po.offer_linking = a.offer_linking;
   po.timeout = std::chrono::seconds(a.timeout_s);
   po.think_time = std::chrono::milliseconds(a.think_time_ms);
+  if (a.keepalive_s > 0) po.keepalive_interval = std::chrono::milliseconds(static_cast<int64_t>(a.keepalive_s * 1000));
+  po.reconnect_max = std::chrono::milliseconds(static_cast<int64_t>(a.reconnect_max_s * 1000));
+  po.push_renew_interval = std::chrono::milliseconds(static_cast<int64_t>(a.push_renew_s * 1000));
   po.on_progress = [](const std::string& s) { std::fprintf(stderr, "phone: %s\n", s.c_str()); };
   roles::PhoneRunner runner(radio, authenticator, *identity, po);
 
@@ -113,8 +123,8 @@ int run(const PhoneArgs& a) {
     auto st = runner.listen_for_linked_clients(
         a.max_transactions,
         [](const Result<roles::PhoneOutcome>& r) {
-          if (r) std::cout << outcome_json(*r).dump() << std::endl;
-          else std::cout << nlohmann::json{{"ok", false}, {"error", r.error().message}}.dump() << std::endl;
+          if (r) std::cout << json_line(outcome_json(*r)) << std::endl;
+          else std::cout << json_line(nlohmann::json{{"ok", false}, {"error", r.error().message}}) << std::endl;
         },
         [&] {  // printed once the push channel is open: linked clients can reach us now
           std::cout << nlohmann::json{{"ready", true}, {"contact_id_bytes", identity->contact_id().size()}}.dump()
@@ -136,13 +146,13 @@ int run(const PhoneArgs& a) {
                qr->request_type() == qr::RequestType::make_credential ? "creating a passkey" : "signing in");
   auto outcome = runner.serve_qr(*qr);
   if (!outcome) {
-    std::cout << nlohmann::json{{"ok", false}, {"error", outcome.error().message}}.dump() << std::endl;
+    std::cout << json_line(nlohmann::json{{"ok", false}, {"error", outcome.error().message}}) << std::endl;
     std::fprintf(stderr, "hybrid phone: %s\n", outcome.error().message.c_str());
     if (InterruptWatcher::interrupted()) return kCancelled;
     if (ble::radio_error_of(outcome.error())) return kBluetoothUnavailable;
     return kPhoneShutDown;
   }
-  std::cout << outcome_json(*outcome).dump() << std::endl;
+  std::cout << json_line(outcome_json(*outcome)) << std::endl;
   return outcome->status == 0 ? kOk : kCtapError;
 }
 
@@ -177,6 +187,16 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--timeout", a->timeout_s, "seconds one transaction may take (default 120)");
   cmd->add_option("--think-time", a->think_time_ms,
                   "milliseconds to wait before answering each request, as a person confirming would (demos, tests)");
+  cmd->add_option("--push-keepalive", a->keepalive_s,
+                  "with --listen: seconds between keepalives (default: a third of the idle timeout the server "
+                  "announces, or of 300 s)")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--reconnect-max", a->reconnect_max_s,
+                  "with --listen: longest wait between reconnection attempts, in seconds (default 30)")
+      ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--push-renew", a->push_renew_s,
+                  "with --listen: re-register on the push channel this often, in seconds (default 1800)")
+      ->check(CLI::Range(1.0, 86400.0));
   cmd->add_option("--dbus-address", a->dbus_address, "D-Bus address of BlueZ or the virtual air");
   cmd->add_option("--adapter", a->adapter, "Bluetooth adapter, e.g. hci0");
   cmd->add_flag("--power-on", a->power_on, "turn the adapter on if it is off");

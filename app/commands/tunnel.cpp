@@ -37,6 +37,15 @@ struct ServeArgs {
 std::atomic<tunnel::TunnelServer*> g_server{nullptr};
 int g_reload_fd = -1;  // eventfd: SIGHUP asks the reload thread to re-read the file
 
+// SIGTERM drains (systemd stop, rolling restarts); a second SIGTERM stops at once.
+std::atomic<int> g_terms{0};
+void on_drain_signal(int) {
+  auto* s = g_server.load();
+  if (!s) return;
+  if (g_terms.fetch_add(1) == 0) s->drain();
+  else s->stop();
+}
+
 void on_stop_signal(int) {
   if (auto* s = g_server.load()) s->stop();  // atomic store + lws_cancel_service (a pipe write)
 }
@@ -163,7 +172,7 @@ void run_serve(const ServeArgs& args, const CLI::App& cmd) {
     return set_exit_code(kNetwork);
   }
   g_server = server->get();
-  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGTERM, on_drain_signal);
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGPIPE, SIG_IGN);
   g_reload_fd = eventfd(0, EFD_CLOEXEC);
@@ -205,8 +214,10 @@ void install(CLI::App& root) {
       "serve",
       "Serve /cable/new, /cable/connect, /cable/contact and /cable/push WebSockets plus /healthz and\n"
       "/metrics. Prints one JSON line {\"ready\":true,\"url\":…,\"routing_id\":…} on stdout when ready;\n"
-      "SIGTERM/SIGINT close every tunnel with 1001 and exit 0. Flags override --config. SIGHUP\n"
-      "re-reads --config: log level/format and most limits apply at once, open tunnels stay.");
+      "SIGTERM drains (refuses /new, /contact and /push, /healthz answers 503, tunnels run to their\n"
+      "end or TTL) and exits 0; SIGINT or a second SIGTERM closes every tunnel with 1001 at once.\n"
+      "Flags override --config. SIGHUP re-reads --config: log level/format and most limits apply at\n"
+      "once, open tunnels stay.");
   serve->add_option("--listen", args->settings.listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
   serve->add_option("--tls-cert", args->settings.tls_cert, "PEM certificate chain (serve wss://); needs --tls-key");
   serve->add_option("--tls-key", args->settings.tls_key, "PEM private key for --tls-cert");
@@ -224,6 +235,8 @@ void install(CLI::App& root) {
   serve->add_option("--max-queued-pushes", args->settings.max_queued_pushes, "pushes kept per offline phone (default 4)");
   serve->add_option("--max-refusals-per-ip", args->settings.max_refusals, "refused requests per address per minute before 429 (default 600)");
   serve->add_option("--max-header-bytes", args->settings.max_header_bytes, "largest HTTP request header block (default 4096)");
+  serve->add_option("--registration-store", args->settings.registration_store,
+                    "redis://HOST:PORT: keep push bindings where every node reaches them (default: memory)");
   serve->add_flag("--trust-forwarded-for", args->settings.trust_forwarded_for,
                  "per-address limits use the last X-Forwarded-For entry (only behind your own proxy)");
   serve->add_option("--log-format", args->settings.log_format, "text (default) or json: one JSON object per line on stderr")

@@ -49,6 +49,7 @@ TEST_CASE("config: every documented key is in docs/tunnel.md") {
 TEST_CASE("config: mistakes name the key and the line") {
   CHECK(error_of("{\n \"ttl_seconds\": 1,\n \"ttl\": 5\n}") ==
         "t.json line 3: \"ttl\" is not a known key (known: listen, tls_cert, tls_key, routing_id, trust_forwarded_for, "
+        "registration_store, "
         "ttl_seconds, handshake_timeout_seconds, idle_timeout_seconds, push_idle_timeout_seconds, "
         "max_messages_per_side, max_message_size, max_pending_per_ip, max_connections, max_push_registrations, "
         "max_queued_pushes, max_refusals_per_ip_per_minute, max_header_bytes, log_level, log_format, log_json)");

@@ -414,3 +414,51 @@ TEST_CASE("tunnel_server: per-address pending limit, by peer or by X-Forwarded-F
     CHECK(c.first == 429);
   }
 }
+
+TEST_CASE("tunnel_server: drain refuses new work, answers /healthz 503, lets tunnels finish, then stops") {
+  ServerLimits limits;
+  limits.push_idle_timeout = std::chrono::seconds(7);
+  Server srv(limits);
+  // A paired tunnel, a pending one, and a push listener (which learns the idle timeout).
+  auto id = random_tunnel();
+  auto phone = must_connect(srv.url(new_tunnel_path(id)));
+  auto client = must_connect(srv.url(connect_path(kRouting, id)));
+  auto pending_id = random_tunnel();
+  auto pending = must_connect(srv.url(new_tunnel_path(pending_id)));
+  ConnectOptions reg = fast();
+  reg.headers = {{"X-caBLE-Push-Secret", "drain-test-secret-0001"}};
+  auto listener = must_connect(srv.url(push_path(Bytes{1, 2, 3})), reg);
+  REQUIRE(listener->info().push_idle_timeout_seconds);
+  CHECK(*listener->info().push_idle_timeout_seconds == 7);
+  CHECK(raw_status(srv.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 200);
+
+  srv.server->drain();
+  // The push listener is told to go elsewhere at once.
+  auto gone = listener->receive(3s);
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().message.find("1001") != std::string::npos);
+  CHECK(gone.error().message.find("draining") != std::string::npos);
+  CHECK(raw_status(srv.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == 503);
+  auto refused = TunnelConnection::connect(srv.url(new_tunnel_path(random_tunnel())), fast());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(http_status(refused.error()) == 503);
+  auto reg_refused = TunnelConnection::connect(srv.url(push_path(Bytes{4, 5, 6})), reg);
+  REQUIRE_FALSE(reg_refused.ok());
+  CHECK(http_status(reg_refused.error()) == 503);
+  // Tunnels keep working: the paired one relays, the pending one can still be joined.
+  REQUIRE(phone->send(Bytes{0x01}).ok());
+  auto relayed = client->receive(3s);
+  REQUIRE(relayed.ok());
+  CHECK(*relayed == Bytes{0x01});
+  auto joiner = must_connect(srv.url(connect_path(kRouting, pending_id)));
+  REQUIRE(joiner->send(Bytes{0x02}).ok());
+  auto got = pending->receive(3s);
+  REQUIRE(got.ok());
+  CHECK(*got == Bytes{0x02});
+  // When the last tunnel ends, the node stops by itself.
+  phone->close();
+  pending->close();
+  auto t0 = std::chrono::steady_clock::now();
+  srv.server->join();
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
