@@ -41,6 +41,7 @@ struct ClientSession::Impl {
   SecretBytes eid_key;
   AdvertPlaintext advert_plaintext{};
   std::optional<HandshakeInitiator> initiator;
+  std::optional<P256KeyPair> fixed_ephemeral;  // tests and fuzzers only
   std::optional<Crypter> crypter;
   std::optional<HandshakeHash> hash;
   std::optional<PostHandshakeMessage> post_handshake;
@@ -71,6 +72,7 @@ ClientSession ClientSession::start_qr(QrOptions options) {
   impl->url = qr::encode_url(*impl->payload);
   impl->tunnel_id = derive_tunnel_id(impl->qr_secret);
   impl->eid_key = derive_eid_key(impl->qr_secret);
+  impl->fixed_ephemeral = std::move(options.ephemeral);
   return ClientSession(std::move(impl));
 }
 
@@ -86,6 +88,7 @@ ClientSession ClientSession::start_linked(const StoredLink& link, LinkedOptions 
       options.client_nonce ? *options.client_nonce : ClientNonce{crypto::random_array<kClientNonceSize>()};
   impl->client_payload.request_hint = options.request_hint;
   impl->eid_key = derive_eid_key(link.link_secret, impl->client_payload.client_nonce.bytes);
+  impl->fixed_ephemeral = std::move(options.ephemeral);
   return ClientSession(std::move(impl));
 }
 
@@ -106,10 +109,11 @@ Result<SessionOutput> send_message1(ClientSession::Impl& s) {
   ByteView secret = s.flow == HandshakeFlow::qr ? ByteView(s.qr_secret) : s.link_secret.view();
   SecretBytes psk = derive_psk(secret, s.advert_plaintext);
   if (s.flow == HandshakeFlow::qr) {
-    s.initiator.emplace(HandshakeInitiator::for_qr(psk, *s.identity));
+    s.initiator.emplace(HandshakeInitiator::for_qr(psk, *s.identity, std::move(s.fixed_ephemeral)));
   } else {
-    s.initiator.emplace(HandshakeInitiator::for_linked(psk, *s.phone_key));
+    s.initiator.emplace(HandshakeInitiator::for_linked(psk, *s.phone_key, std::move(s.fixed_ephemeral)));
   }
+  s.fixed_ephemeral.reset();
   s.state = State::awaiting_handshake;
   SessionOutput out;
   out.to_send.push_back(s.initiator->message1());

@@ -50,12 +50,14 @@ class ClientSession {
     // For tests and replays: fixed keys instead of fresh random ones.
     std::optional<crypto::P256KeyPair> identity;
     std::optional<QrSecret> secret;
+    std::optional<crypto::P256KeyPair> ephemeral;  // the handshake's (fuzzers, replays)
   };
   static ClientSession start_qr(QrOptions options);
 
   struct LinkedOptions {
     std::string request_hint = "ga";  // "ga" or "mc"
     std::optional<ClientNonce> client_nonce;  // for tests and replays
+    std::optional<crypto::P256KeyPair> ephemeral;  // the handshake's (fuzzers, replays)
   };
   static ClientSession start_linked(const StoredLink& link, LinkedOptions options);
 
