@@ -22,6 +22,8 @@ EXPECTED = [
     ("Bob tries a synced passkey", "refused", "passkey_types"),
     ("Carol tries a passkey from a blocked provider", "refused", "key_restrictions.block"),
 ]
+WEBSITE = ["Dave creates a passkey on the website, in Chromium", "Dave signs in on the website with it",
+           "Bob tries a synced passkey on the website"]
 
 
 
@@ -84,6 +86,16 @@ def main():
         assert bad == ["Bob tries a synced passkey", "Carol tries a passkey from a blocked provider"], summary
         assert "expected refused, got registered" in out, out
         print("demo --once with a permissive policy: fails as it should")
+
+        # Without Chromium, the demo says so and skips only the website visits.
+        rc, out, summary, _ = run_demo(tmp / "run3", "--browser", "--chromium", "/nonexistent/chromium")
+        assert rc == 0, f"exit {rc}\n{out}"
+        got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
+        assert got[:6] == EXPECTED, got
+        assert [(g[0], g[1]) for g in got[6:]] == [(t, "skipped") for t in WEBSITE], got
+        assert "Chromium is not available" in out and "install the Debian package chromium" in out, out
+        assert "Skipping the 3 website visits" in out, out
+        print("demo --once without Chromium: website visits skipped with a message")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
