@@ -17,6 +17,16 @@
 
 namespace hybrid::roles {
 
+// Stages of one transaction, for callers that report them as data (`hybrid browser`).
+enum class PhoneStage {
+  tunnel_joined,    // the tunnel server accepted the phone's WebSocket
+  advertising,      // the BLE advert is up
+  handshake_done,
+  ctap_command,     // value: the command byte
+  ctap_status,      // value: the status byte of the answer
+  client_shutdown,
+};
+
 struct PhoneOptions {
   std::string tunnel_base;  // "ws://127.0.0.1:PORT" or "wss://cable.example.org"
   std::string ca_file;
@@ -27,6 +37,7 @@ struct PhoneOptions {
   // Waits this long before answering each request (a person reading the prompt).
   std::chrono::milliseconds think_time{0};
   std::function<void(const std::string&)> on_progress;
+  std::function<void(PhoneStage, int value)> on_stage;  // optional
 };
 
 struct PhoneOutcome {
