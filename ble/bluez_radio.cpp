@@ -277,6 +277,7 @@ struct BluezRadio::Advertiser {
   std::string object_path;
   Bytes data;
   bool with_uuid = true;
+  ServiceUuid uuid = ServiceUuid::fff9;
   SlotPtr object_slot;
   std::atomic<bool> released{false};
   int stop_fd = -1;
@@ -293,14 +294,14 @@ struct BluezRadio::Advertiser {
   static int get_uuids(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud,
                        sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
-    std::string uuid(uuid_string(ServiceUuid::fff9));
+    std::string uuid(uuid_string(a->uuid));
     if (a->with_uuid) return sd_bus_message_append(reply, "as", 1, uuid.c_str());
     return sd_bus_message_append(reply, "as", 0);
   }
   static int get_service_data(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud,
                               sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
-    return sdbus::append_service_data(reply, {{std::string(uuid_string(ServiceUuid::fff9)), a->data}});
+    return sdbus::append_service_data(reply, {{std::string(uuid_string(a->uuid)), a->data}});
   }
   static int on_release(sd_bus_message* m, void* ud, sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
@@ -510,6 +511,7 @@ Status BluezRadio::start_advertising(ByteView service_data) {
   auto adv = std::make_unique<Advertiser>();
   adv->data = to_bytes(service_data);
   adv->with_uuid = options_.advertise_service_uuid;
+  adv->uuid = options_.advertise_uuid;
   adv->object_path = "/org/hybrid/advertisement" + std::to_string(g_advert_counter++);
   HYBRID_TRY(adv->conn, open_connection(address_));
   Connection& c = adv->conn;

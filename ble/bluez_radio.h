@@ -27,6 +27,9 @@ struct BluezRadioOptions {
   // Put 0xFFF9 in the advert's service UUID list as Chromium's and microG's phones do
   // (§5.2; 4 bytes, the advert then fills 28 of the 31 legacy bytes).
   bool advertise_service_uuid = true;
+  // The service-data UUID the phone advertises under: 0xFFF9 (FIDO), or 0xFDE2 (Google's,
+  // which Chromium also accepts).
+  ServiceUuid advertise_uuid = ServiceUuid::fff9;
 };
 
 // The environment variable that sets the bus address when the option is empty.

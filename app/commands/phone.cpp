@@ -28,6 +28,7 @@ struct PhoneArgs {
   int max_transactions = 0;
   std::string store, identity, tunnel, ca_file, kind = "synced", approve = "auto", name = "Software phone";
   int domain_id = 0;
+  std::string service_uuid = "fff9";
   bool offer_linking = false;
   int timeout_s = 120;
   std::string dbus_address, adapter;
@@ -90,6 +91,7 @@ int run(const PhoneArgs& a) {
   ro.dbus_address = a.dbus_address;
   ro.adapter = a.adapter;
   ro.power_on = a.power_on;
+  ro.advertise_uuid = a.service_uuid == "fde2" ? ble::ServiceUuid::fde2 : ble::ServiceUuid::fff9;
   ble::BluezRadio radio(ro);
 
   roles::PhoneOptions po;
@@ -162,6 +164,9 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--domain-id", a->domain_id,
                   "tunnel-domain number put in the advert: 0/1 assigned names, >= 256 a hashed name (default 0)")
       ->check(CLI::Range(0, 65535));
+  cmd->add_option("--service-uuid", a->service_uuid,
+                  "service-data UUID of the advert: fff9 (FIDO, default) or fde2 (Google's; Chromium accepts both)")
+      ->check(CLI::IsMember({"fff9", "fde2"}));
   cmd->add_option("--kind", a->kind, "passkeys it creates: synced | device-bound")
       ->check(CLI::IsMember({"synced", "device-bound"}));
   cmd->add_option("--attestation", a->attestation, "none | packed-self | packed-x5c (default: by kind)");
