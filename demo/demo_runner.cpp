@@ -503,7 +503,7 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
       }
     } else {
       WebsiteVisitContext wc{*stack.kiosk->website(), stack.kiosk->site_url(), *port, options.visit_timeout, stop,
-                             options.out};
+                             options.out, stack.browser.get(), stack.dir + "/browser.log"};
       for (const auto& v : specs) {
         VisitReport r = run_website_visit(wc, v, ++n);
         all_ok = all_ok && r.ok;

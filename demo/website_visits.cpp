@@ -148,7 +148,12 @@ VisitReport run_website_visit(WebsiteVisitContext& c, const WebsiteVisitSpec& v,
     return r;
   }
   std::optional<WebsiteResult> got;
+  bool browser_gone = false;
   while (!got && !c.stop && Clock::now() - start < c.timeout) {
+    if (c.browser && !c.browser->alive()) {
+      browser_gone = true;
+      break;
+    }
     for (auto& res : c.website.results_after(seen)) {
       if (res.tag == tag) got = res;
     }
@@ -158,7 +163,9 @@ VisitReport run_website_visit(WebsiteVisitContext& c, const WebsiteVisitSpec& v,
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!got) {
     r.outcome = c.stop ? "cancelled" : "error";
-    r.detail = c.stop ? "stopped" : fmt::format("the page reported no outcome within {} s", c.timeout.count() / 1000);
+    r.detail = c.stop           ? "stopped"
+               : browser_gone ? "`hybrid browser` stopped (Chromium or Xvfb exited); see " + c.browser_log
+                              : fmt::format("the page reported no outcome within {} s", c.timeout.count() / 1000);
     line(c.out, "   ✗ " + r.detail);
     return r;
   }

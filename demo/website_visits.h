@@ -44,6 +44,8 @@ class DemoBrowser {
   // Waits for the ready line. Error: why it did not start (message from `hybrid browser`);
   // `missing` says it was a program that is not installed.
   Result<uint16_t> wait_ready(std::chrono::milliseconds timeout, const std::atomic<bool>& stop, bool& missing);
+  // False once `hybrid browser` has exited (Chromium or Xvfb died, it stopped everything).
+  bool alive() { return !process_.poll().has_value(); }
 
  private:
   explicit DemoBrowser(ChildProcess p) : process_(std::move(p)) {}
@@ -57,6 +59,8 @@ struct WebsiteVisitContext {
   std::chrono::milliseconds timeout{60000};
   const std::atomic<bool>& stop;
   std::FILE* out;
+  DemoBrowser* browser = nullptr;  // a visit fails at once when it is gone
+  std::string browser_log;
 };
 
 VisitReport run_website_visit(WebsiteVisitContext& c, const WebsiteVisitSpec& v, int number);
