@@ -432,7 +432,9 @@ Status BluezRadio::listen(const std::function<bool(const ServiceDataEvent&)>& on
 
   {
     // §5.6: LE only, no UUID filter (BlueZ's UUID filtering drops some phones), and every
-    // advert reported, so that a phone's new advert on a known address is seen.
+    // advert reported, so that a phone's new advert on a known address is seen. DuplicateData
+    // is asked explicitly: it is BlueZ's documented default, but older bluetoothd versions
+    // defaulted to false.
     auto m = sdbus::new_method_call(bus, kBluez, c.adapter_path.c_str(), kAdapterIface, "SetDiscoveryFilter");
     int r = sd_bus_message_append(m.get(), "a{sv}", 2, "Transport", "s", "le", "DuplicateData", "b", 1);
     if (r < 0) return radio_error(RadioError::dbus_failure, "could not build SetDiscoveryFilter");

@@ -761,7 +761,6 @@ struct VirtualAir::Impl {
     if (p == "Adapter") return sd_bus_message_append(reply, "o", self->adapter_path.c_str());
     if (p == "RSSI") return sd_bus_message_append(reply, "n", dev->rssi);
     if (p == "ServiceData") return sdbus::append_service_data(reply, a->second.service_data);
-    if (p == "AdvertisingFlags") return sd_bus_message_append_array(reply, 'y', nullptr, 0);
     return -EINVAL;
   }
 
@@ -846,7 +845,6 @@ const sd_bus_vtable VirtualAir::Impl::kDeviceVtable[] = {
     AIR_PROP_CHANGING("RSSI", "n", &Impl::device_property),
     AIR_PROP_CHANGING("ServiceData", "a{sv}", &Impl::device_property),
     AIR_PROP("ServicesResolved", "b", &Impl::device_property),
-    AIR_PROP("AdvertisingFlags", "ay", &Impl::device_property),
     SD_BUS_VTABLE_END,
 };
 
