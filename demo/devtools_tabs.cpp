@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -72,6 +73,17 @@ Result<std::string> http_request(uint16_t port, const std::string& method, const
     if (n > 0) {
       resp.append(buf, static_cast<size_t>(n));
       if (resp.size() > (1u << 20)) return make_error(where + " sent too much");
+      // Chromium keeps the connection open: stop once Content-Length bytes of body arrived.
+      const auto end = resp.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::string head = resp.substr(0, end);
+        for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const auto cl = head.find("content-length:");
+        if (cl != std::string::npos) {
+          const size_t want = std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+          if (resp.size() - (end + 4) >= want) break;
+        }
+      }
       continue;
     }
     if (n == 0) break;

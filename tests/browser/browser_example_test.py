@@ -42,7 +42,7 @@ def main():
             assert e in events, (e, events)
         assert events.count("credential_returned") == 2, events
         assert "account_picker_confirmed" in events, events
-        assert "'command': 'makeCredential'" in out and "'command': 'getAssertion'" in out, out
+        assert "'command': 'authenticatorMakeCredential'" in out and "'command': 'authenticatorGetAssertion'" in out, out
         assert events.index("qr_shown") < events.index("advert_sent") < events.index("credential_returned")
         common.assert_nothing_left(tmp)
         print(f"docs example: create + get in Chromium over hybrid, ok in {took:.1f} s (with start-up)")

@@ -55,13 +55,16 @@ def main():
     assert support.HYBRID, "HYBRID_BINARY is not set (run through ctest)"
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-demo-once-"))
     try:
-        rc, out, summary, took = run_demo(tmp / "run")
+        rc, out, summary, took = run_demo(tmp / "run", "--browser")
         assert rc == 0, f"exit {rc}\n{out}"
         assert summary["ok"] is True, summary
         got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
-        assert got == EXPECTED, got
+        assert got == EXPECTED + list(zip(WEBSITE, ["registered", "signed_in", "refused"], ["", "", "passkey_types"])), got
         assert all(v["ok"] for v in summary["visits"]), summary
-        assert "6 of 6 visits went as expected." in out, out
+        assert "9 of 9 visits went as expected." in out, out
+        # The website visits in Chromium: what the page showed.
+        assert 'page: "Passkey created for Dave."' in out and 'page: "Signed in as Dave."' in out, out
+        assert "page: \"Refused: synced passkeys are not allowed by profile 'engineers'" in out, out
         assert "Refused: synced passkeys are not allowed by profile 'engineers'" in out, out
         assert "attested to a trusted root, profile admins" in out, out
         # The kiosk's database holds what was accepted, and only that.
@@ -73,7 +76,7 @@ def main():
         passkeys = con.execute("SELECT COUNT(*) FROM passkeys").fetchone()[0]
         con.close()
         assert accounts == ["alice", "dave"], accounts
-        assert passkeys == 2, passkeys
+        assert passkeys == 3, passkeys  # Dave's at the kiosk and on the website, Alice's
         print(f"demo --once: ok in {took:.1f} s")
 
         # Under a policy without the two refusing rules, the refusals do not happen: --once fails.
