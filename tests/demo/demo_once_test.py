@@ -55,7 +55,7 @@ def main():
     assert support.HYBRID, "HYBRID_BINARY is not set (run through ctest)"
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-demo-once-"))
     try:
-        rc, out, summary, took = run_demo(tmp / "run", "--browser")
+        rc, out, summary, took = run_demo(tmp / "run")
         assert rc == 0, f"exit {rc}\n{out}"
         assert summary["ok"] is True, summary
         got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
@@ -82,7 +82,7 @@ def main():
         # Under a policy without the two refusing rules, the refusals do not happen: --once fails.
         policy = tmp / "permissive.json"
         policy.write_text(json.dumps(permissive_policy()))
-        rc, out, summary, _ = run_demo(tmp / "run2", "--policy", str(policy))
+        rc, out, summary, _ = run_demo(tmp / "run2", "--policy", str(policy), "--no-browser")
         assert rc != 0, f"--once exited 0 although visits went differently\n{out}"
         assert summary["ok"] is False
         bad = [v["title"] for v in summary["visits"] if not v["ok"]]
@@ -91,7 +91,7 @@ def main():
         print("demo --once with a permissive policy: fails as it should")
 
         # Without Chromium, the demo says so and skips only the website visits.
-        rc, out, summary, _ = run_demo(tmp / "run3", "--browser", "--chromium", "/nonexistent/chromium")
+        rc, out, summary, _ = run_demo(tmp / "run3", "--chromium", "/nonexistent/chromium")
         assert rc == 0, f"exit {rc}\n{out}"
         got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
         assert got[:6] == EXPECTED, got
