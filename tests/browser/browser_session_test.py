@@ -93,6 +93,8 @@ def main():
                 c.kill()
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
+        for f in (logs.with_suffix(".stderr"), tmp.parent / (tmp.name + "-kiosk.log")):
+            f.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
