@@ -22,7 +22,23 @@ int decode_status(int st) {
 }  // namespace
 
 Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, const std::string& stderr_path) {
+  return spawn(argv, stderr_path, {});
+}
+
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, const std::string& stderr_path,
+                                         const std::vector<std::string>& env_changes) {
   if (argv.empty()) return make_error("nothing to run");
+  // The environment is built here: the forked child may only make async-signal-safe calls.
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  for (const auto& change : env_changes) {
+    const std::string name = change.substr(0, change.find('='));
+    std::erase_if(env, [&](const std::string& v) { return v.compare(0, name.size() + 1, name + "=") == 0; });
+    if (change.find('=') != std::string::npos) env.push_back(change);
+  }
+  std::vector<char*> cenv;
+  for (auto& v : env) cenv.push_back(v.data());
+  cenv.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
   int err_fd = -1;
@@ -61,7 +77,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, c
     setpgid(0, 0);
     dup2(fds[1], STDOUT_FILENO);
     if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
-    execv(cargv[0], cargv.data());
+    execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
   close(fds[1]);
@@ -108,6 +124,17 @@ int ChildProcess::terminate(std::chrono::milliseconds grace) {
   }
   status_ = decode_status(st);
   return *status_;
+}
+
+int ChildProcess::terminate_group(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return status_.value_or(255);
+  const pid_t group = pid_;
+  if (!poll()) {
+    kill(-group, SIGTERM);
+    (void)wait(grace);
+  }
+  kill(-group, SIGKILL);  // helpers that outlived the leader, or everyone after the grace
+  return terminate(std::chrono::milliseconds(0));
 }
 
 const std::string& ChildProcess::read_stdout() {

@@ -19,6 +19,9 @@ class ChildProcess {
   // `stderr_path` empty: inherit stderr. Must be called from a thread that outlives the
   // child (the death signal follows the thread that forked).
   static Result<ChildProcess> spawn(const std::vector<std::string>& argv, const std::string& stderr_path = "");
+  // The same with environment changes: each "NAME=value" sets NAME, each "NAME" unsets it.
+  static Result<ChildProcess> spawn(const std::vector<std::string>& argv, const std::string& stderr_path,
+                                    const std::vector<std::string>& env_changes);
   ChildProcess(ChildProcess&& o) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;
   ChildProcess(const ChildProcess&) = delete;
@@ -31,6 +34,10 @@ class ChildProcess {
   std::optional<int> wait(std::chrono::milliseconds timeout);
   // SIGTERM, up to `grace` to exit, then SIGKILL; always reaps. Returns the exit status.
   int terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  // The same for the child's whole process group (it leads one): for programs that start
+  // their own helpers (Chromium). After the grace, or once the child is gone, whatever is
+  // left of the group gets SIGKILL.
+  int terminate_group(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
   // Everything the child wrote on stdout so far (non-blocking).
   const std::string& read_stdout();
 

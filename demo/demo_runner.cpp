@@ -23,6 +23,7 @@
 #include "demo/child_process.h"
 #include "demo/default_policy.h"
 #include "demo/kiosk_app.h"
+#include "demo/website_visits.h"
 #include "qr/render.h"
 #include "tunnel/server.h"
 
@@ -48,10 +49,12 @@ struct Stack {
   std::thread air_thread;
   std::unique_ptr<tunnel::TunnelServer> tunnel;
   std::unique_ptr<KioskApp> kiosk;
+  std::unique_ptr<DemoBrowser> browser;
   std::string dir;
   bool remove_dir = false;
 
   ~Stack() {
+    browser.reset();  // `hybrid browser` stops Chromium, Xvfb and its own air first
     if (kiosk) kiosk->stop();
     kiosk.reset();
     if (tunnel) {
@@ -431,10 +434,20 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
   stack.kiosk = std::move(*kiosk);
   stack.kiosk->start();
 
+  // Chromium starts now, so that its start-up overlaps the kiosk's visits.
+  std::string browser_problem;
+  if (options.website_visits) {
+    auto b = DemoBrowser::start(options.program, stack.dir + "/browser-phone-synced.json", stack.dir + "/browser.log",
+                                options.chromium);
+    if (b.ok()) stack.browser = std::move(*b);
+    else browser_problem = b.error().message;
+  }
+
   say.line("Hybrid demo: a passkey kiosk, a tunnel server and Bluetooth (the virtual air), all on this machine.");
   say.line("  virtual air (private D-Bus)  {}", stack.bus->address());
   say.line("  tunnel server                {}", stack.tunnel->url());
   say.line("  kiosk                        {}   <- open this in a browser", stack.kiosk->url());
+  if (!stack.kiosk->site_url().empty()) say.line("  website                      {}", stack.kiosk->site_url());
   say.line("  files                        {}{}", stack.dir, stack.remove_dir ? " (removed at exit)" : "");
 
   Context c{options, stop, say, stack.kiosk->kiosk(), stack.tunnel->url(), stack.bus->address(), stores, stack.dir};
@@ -463,12 +476,49 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
     if (stop) break;
     wait_or_stop(stop, options.pace);
   }
+  size_t total = scripted_visits().size();
+  if (options.website_visits && !stop) {
+    const auto specs = website_visits();
+    total += specs.size();
+    say.line("");
+    say.line("Visits to the website ({}) in Chromium, through `hybrid browser` (Xvfb, its own virtual air and TLS",
+             stack.kiosk->site_url());
+    say.line("tunnel, and a software phone that reads the QR code off Chromium's screen):");
+    bool missing = false;
+    Result<uint16_t> port = make_error(browser_problem.empty() ? "not started" : browser_problem);
+    if (stack.browser) port = stack.browser->wait_ready(std::chrono::milliseconds(90000), stop, missing);
+    if (!port.ok()) {
+      const std::string why = missing ? "Chromium is not available: " + port.error().message
+                                      : "`hybrid browser` did not start: " + port.error().message;
+      say.line("  {}", why);
+      say.line("  Skipping the {} website visits (see {}/browser.log).", specs.size(), stack.dir);
+      for (const auto& v : specs) {
+        VisitReport r = skipped_website_visit(v, why);
+        if (!missing) {
+          r.ok = false;
+          r.outcome = "error";
+        }
+        all_ok = all_ok && r.ok;
+        result.visits.push_back(r);
+      }
+    } else {
+      WebsiteVisitContext wc{*stack.kiosk->website(), stack.kiosk->site_url(), *port, options.visit_timeout, stop,
+                             options.out, stack.browser.get(), stack.dir + "/browser.log"};
+      for (const auto& v : specs) {
+        VisitReport r = run_website_visit(wc, v, ++n);
+        all_ok = all_ok && r.ok;
+        result.visits.push_back(r);
+        if (stop) break;
+        wait_or_stop(stop, options.pace);
+      }
+    }
+  }
+  stack.browser.reset();  // Chromium has done its part
   result.cancelled = stop;
-  result.ok = all_ok && result.visits.size() == scripted_visits().size();
+  result.ok = all_ok && result.visits.size() == total;
   say.line("");
   const size_t good = static_cast<size_t>(std::count_if(result.visits.begin(), result.visits.end(),
                                                         [](const VisitReport& r) { return r.ok; }));
-  const size_t total = scripted_visits().size();
   if (!result.visits.empty() && result.visits.back().outcome == "cancelled") {
     say.line("Stopped during visit {}.", result.visits.size());
   } else if (result.visits.size() < total) {

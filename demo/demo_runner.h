@@ -28,6 +28,8 @@ struct DemoOptions {
   std::chrono::milliseconds qr_timeout{60000};
   std::chrono::milliseconds think_time{0};  // the phones wait this long before answering, like a person
   bool terminal_qr = true;            // draw the first QR code in the terminal
+  bool website_visits = true;         // visits to the website in Chromium (`hybrid browser`)
+  std::string chromium;               // the Chromium program for those (default: chromium on $PATH)
   std::FILE* out = stdout;            // the narration
 };
 

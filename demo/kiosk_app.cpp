@@ -18,11 +18,24 @@ Result<std::unique_ptr<KioskApp>> KioskApp::create(KioskAppConfig config) {
   rp.rp.rp_name = config.rp_name;
   rp.rp.origins = {config.origin.empty() ? "https://" + config.rp_id : config.origin};
   rp.rp.attestation_roots = config.attestation_roots;
+  if (config.website) {
+    WebsiteConfig wc;
+    wc.policy = config.policy;
+    wc.attestation_roots = config.attestation_roots;
+    app->website_ = std::make_unique<WebsiteRelyingParty>(std::move(wc), *app->store_);
+    config.listen.website = app->website_.get();
+  }
   rp.policy = std::move(config.policy);
   app->rp_ = std::make_unique<KioskRelyingParty>(std::move(rp), *app->store_);
   app->kiosk_ = std::make_unique<Kiosk>(*app->rp_, *app->channel_, config.kiosk);
   HYBRID_TRY(app->server_, KioskServer::create(*app->kiosk_, config.listen));
+  if (app->website_) app->website_->set_origin("http://localhost:" + std::to_string(app->server_->port()));
   return app;
+}
+
+std::string KioskApp::site_url() const {
+  if (!website_) return "";
+  return website_->origin() + "/site";
 }
 
 KioskApp::~KioskApp() { stop(); }

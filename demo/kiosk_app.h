@@ -14,6 +14,7 @@
 #include "demo/kiosk.h"
 #include "demo/kiosk_rp.h"
 #include "demo/kiosk_server.h"
+#include "demo/website_rp.h"
 
 namespace hybrid::demo {
 
@@ -30,6 +31,7 @@ struct KioskAppConfig {
   std::string rp_name = "Hybrid Kiosk";
   std::string origin;           // default https://<rp_id>
   KioskOptions kiosk;
+  bool website = true;          // also serve the website page at http://localhost:PORT/site
 };
 
 class KioskApp {
@@ -41,6 +43,10 @@ class KioskApp {
   void stop();   // thread-safe (not async-signal-safe): cancels, stops, joins
 
   std::string url() const { return server_->url(); }
+  // http://localhost:PORT/site: the website page (a WebAuthn origin needs a domain, and
+  // browsers resolve "localhost" to this machine themselves). Empty without a website.
+  std::string site_url() const;
+  WebsiteRelyingParty* website() { return website_.get(); }
   Kiosk& kiosk() { return *kiosk_; }
   AccountStore& store() { return *store_; }
   const KioskAppConfig& config() const { return config_; }
@@ -53,6 +59,7 @@ class KioskApp {
   std::unique_ptr<AccountStore> store_;
   std::unique_ptr<KioskRelyingParty> rp_;
   std::unique_ptr<Kiosk> kiosk_;
+  std::unique_ptr<WebsiteRelyingParty> website_;
   std::unique_ptr<KioskServer> server_;
   bool started_ = false;
 };

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "demo/web_assets.h"
+#include "demo/website_http.h"
 #include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
 
@@ -76,8 +77,16 @@ struct KioskServer::Impl {
   std::unordered_map<lws*, Conn> conns;
   std::unordered_set<lws*> http_pending;  // replies waiting to drain before close
   std::string scratch;
+  std::unique_ptr<WebsiteHttp> site;  // the website's endpoints, when configured
 
-  Impl(Kiosk& k, KioskServerConfig c) : kiosk(k), config(std::move(c)) {}
+  Impl(Kiosk& k, KioskServerConfig c) : kiosk(k), config(std::move(c)) {
+    if (config.website) {
+      site = std::make_unique<WebsiteHttp>(*config.website, [this](lws* wsi, int status, std::string_view type,
+                                                                   std::string_view body) {
+        return reply(wsi, status, type, body);
+      });
+    }
+  }
 
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
   int handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
@@ -178,8 +187,19 @@ int KioskServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* use
 
 int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
   switch (reason) {
-    case LWS_CALLBACK_HTTP:
-      return on_http(wsi, in ? std::string_view(static_cast<const char*>(in)) : std::string_view());
+    case LWS_CALLBACK_HTTP: {
+      const std::string_view path = in ? std::string_view(static_cast<const char*>(in)) : std::string_view();
+      if (site && WebsiteHttp::owns(path)) return site->on_request(wsi, path);
+      return on_http(wsi, path);
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+      if (!site) break;
+      bool handled = false;
+      int r = reason == LWS_CALLBACK_HTTP_BODY ? site->on_body(wsi, in, len, handled) : site->on_body_complete(wsi, handled);
+      if (handled) return r;
+      break;
+    }
     case LWS_CALLBACK_HTTP_WRITEABLE:
       if (http_pending.count(wsi) && !lws_partial_buffered(wsi)) return -1;
       return 0;
@@ -224,6 +244,7 @@ int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, s
       conns.erase(wsi);
       return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+      if (site) site->forget(wsi);
       http_pending.erase(wsi);
       conns.erase(wsi);
       return 0;

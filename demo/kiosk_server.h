@@ -11,12 +11,14 @@
 
 #include "base/result.h"
 #include "demo/kiosk.h"
+#include "demo/website_rp.h"
 
 namespace hybrid::demo {
 
 struct KioskServerConfig {
   std::string host = "127.0.0.1";  // "0.0.0.0" to let phones and other screens in
   uint16_t port = 0;               // 0 picks a free port
+  WebsiteRelyingParty* website = nullptr;  // also serve the website page (/site), demo/website_http.h
 };
 
 // "HOST:PORT" or "[v6]:PORT", port 0…65535 (0 picks a free port).

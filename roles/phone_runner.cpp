@@ -30,6 +30,10 @@ struct PhoneRunner::Impl {
   Impl(ble::Radio& r, ctap::SoftwareAuthenticator& a, const PhoneIdentity& i, PhoneOptions o)
       : radio(r), authenticator(a), identity(i), options(std::move(o)) {}
 
+  void stage(PhoneStage st, int value = 0) {
+    if (options.on_stage) options.on_stage(st, value);
+  }
+
   void say(const std::string& what) {
     log::debug("phone", "{}", what);
     if (options.on_progress) options.on_progress(what);
@@ -67,6 +71,7 @@ struct PhoneRunner::Impl {
     auto adv = radio.start_advertising(advert);
     if (!adv) return adv.error().with_context("advertising");
     say("advertising over BLE; waiting for the client's handshake");
+    stage(PhoneStage::advertising);
 
     PhoneOutcome outcome;
     outcome.linked_flow = linked;
@@ -93,8 +98,10 @@ struct PhoneRunner::Impl {
           radio.stop_advertising();  // as microG and webauthn-rs do: the advert has done its job
           outcome.linking_sent = !linked && options.offer_linking;
           say("handshake done; sent getInfo" + std::string(linked ? "" : " and an Update"));
+          stage(PhoneStage::handshake_done);
         } else if (auto* req = std::get_if<CtapRequest>(&e)) {
           say("CTAP command 0x" + hex_encode(Bytes{req->command}) + " from the client");
+          stage(PhoneStage::ctap_command, req->command);
           for (auto waited = milliseconds(0); waited < options.think_time && !cancelled; waited += milliseconds(20)) {
             std::this_thread::sleep_for(milliseconds(20));
           }
@@ -108,8 +115,10 @@ struct PhoneRunner::Impl {
           for (auto& b : sent->to_send) (void)tunnel_conn.send(b);
           served = true;
           say("answered with status 0x" + hex_encode(Bytes{outcome.status}));
+          stage(PhoneStage::ctap_status, outcome.status);
         } else if (std::holds_alternative<ClientShutdown>(e)) {
           say("the client ended the transaction");
+          stage(PhoneStage::client_shutdown);
           tunnel_conn.close(1000);
           return outcome;
         }
@@ -140,6 +149,7 @@ Result<PhoneOutcome> PhoneRunner::serve_qr(const qr::QrPayload& qr) {
   std::string url = new_tunnel_url(TunnelBase{s.options.tunnel_base}, session.tunnel_id());
   s.say("opening a tunnel at " + s.options.tunnel_base + std::string(kNewTunnelPath) + "…");
   HYBRID_TRY(auto conn, s.connect(url, {}, s.options.connect_timeout));
+  s.stage(PhoneStage::tunnel_joined);
   if (!conn->info().routing_id) return make_error("the tunnel server sent no X-caBLE-Routing-ID header");
   Advert advert = session.on_tunnel_ready(*conn->info().routing_id);
   return s.transact(session, *conn, advert, false);

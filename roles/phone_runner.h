@@ -17,6 +17,16 @@
 
 namespace hybrid::roles {
 
+// Stages of one transaction, for callers that report them as data (`hybrid browser`).
+enum class PhoneStage {
+  tunnel_joined,    // the tunnel server accepted the phone's WebSocket
+  advertising,      // the BLE advert is up
+  handshake_done,
+  ctap_command,     // value: the command byte
+  ctap_status,      // value: the status byte of the answer
+  client_shutdown,
+};
+
 struct PhoneOptions {
   std::string tunnel_base;  // "ws://127.0.0.1:PORT" or "wss://cable.example.org"
   std::string ca_file;
@@ -45,6 +55,7 @@ struct PhoneOptions {
   // behind HAProxy this refreshes the contact id's sticky entry, and after the hash ring
   // changed it brings the phone back to the node its contact id maps to (docs/tunnel.md).
   std::chrono::milliseconds push_renew_interval{30 * 60 * 1000};
+  std::function<void(PhoneStage, int value)> on_stage;  // optional
 };
 
 struct PhoneOutcome {

@@ -24,8 +24,8 @@ std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
 struct DemoArgs {
-  bool once = false, verbose = false, no_qr = false;
-  std::string listen = "127.0.0.1:0", dir, policy;
+  bool once = false, verbose = false, no_qr = false, no_browser = false;
+  std::string listen = "127.0.0.1:0", dir, policy, chromium;
   double pace_s = -1, visit_timeout_s = 60, qr_timeout_s = 60, think_s = -1;
 };
 
@@ -58,6 +58,8 @@ int run(const DemoArgs& a) {
   o.think_time = std::chrono::milliseconds(static_cast<int64_t>((a.think_s >= 0 ? a.think_s : (a.once ? 0 : 1.5)) * 1000));
   // The drawing is for a person at a terminal, not for CI logs.
   o.terminal_qr = !a.no_qr && (!a.once || isatty(STDOUT_FILENO));
+  o.website_visits = !a.no_browser;
+  o.chromium = a.chromium;
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -91,7 +93,9 @@ const CommandRegistration kDemo("demo", 5, [](CLI::App& root) {
       "The main demo: a passkey kiosk, a tunnel server and Bluetooth (the virtual air), all on this machine.\n"
       "Prints the kiosk's URL and QR code, runs narrated visits by software phones (a synced passkey registered\n"
       "and used; a device-bound attested one under an attestation-enforced profile; refusals under a\n"
-      "device-bound-only profile and a provider block list), then keeps the kiosk up until Ctrl-C, which stops\n"
+      "device-bound-only profile and a provider block list; then visits to the kiosk's website in Chromium through\n"
+      "`hybrid browser`, skipped with a message where Chromium is not installed), then keeps the kiosk up until\n"
+      "Ctrl-C, which stops\n"
       "everything it started. --once: exit 0 only if every visit went as expected (JSON summary last on stdout).\n"
       "See docs/kiosk.md.\n");
   cmd->add_flag("--once", a->once, "run the scripted visits and exit (for CI)");
@@ -105,6 +109,8 @@ const CommandRegistration kDemo("demo", 5, [](CLI::App& root) {
   cmd->add_option("--visit-timeout", a->visit_timeout_s, "seconds each scripted visit may take (default 60)");
   cmd->add_option("--qr-timeout", a->qr_timeout_s, "seconds before an unanswered QR code is replaced (default 60)");
   cmd->add_flag("--no-qr", a->no_qr, "do not draw the QR code in the terminal");
+  cmd->add_flag("--no-browser", a->no_browser, "leave out the visits to the kiosk's website in Chromium (`hybrid browser`)");
+  cmd->add_option("--chromium", a->chromium, "the Chromium program for the website visits (default: chromium on $PATH)");
   cmd->add_flag("--verbose", a->verbose, "log every stage on stderr (default: warnings only)");
   cmd->callback([a] { set_exit_code(run(*a)); });
 });

@@ -99,7 +99,7 @@ int run_kiosk(const KioskArgs& a) {
   signal(SIGPIPE, SIG_IGN);
 
   (*app)->start();
-  nlohmann::json ready = {{"ready", true}, {"url", (*app)->url()}, {"rp_id", a.rp_id}};
+  nlohmann::json ready = {{"ready", true}, {"url", (*app)->url()}, {"rp_id", a.rp_id}, {"site", (*app)->site_url()}};
   std::cout << ready.dump() << std::endl;
   if (std::getenv("NOTIFY_SOCKET")) sd_notify(0, "READY=1");
   log::info("kiosk", "open {} in a browser; stop with Ctrl-C", (*app)->url());

@@ -24,7 +24,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="hybrid-demo-interactive-"))
     demo = None
     try:
-        demo = support.Child(["demo", "--dir", tmp / "files", "--pace", "0", "--think-time", "0.3"], tmp / "demo.log",
+        demo = support.Child(["demo", "--dir", tmp / "files", "--pace", "0", "--think-time", "0.3", "--no-browser"], tmp / "demo.log",
                              own_group=True)
         lines = []
         url = None

@@ -22,6 +22,8 @@ EXPECTED = [
     ("Bob tries a synced passkey", "refused", "passkey_types"),
     ("Carol tries a passkey from a blocked provider", "refused", "key_restrictions.block"),
 ]
+WEBSITE = ["Dave creates a passkey on the website, in Chromium", "Dave signs in on the website with it",
+           "Bob tries a synced passkey on the website"]
 
 
 
@@ -57,9 +59,12 @@ def main():
         assert rc == 0, f"exit {rc}\n{out}"
         assert summary["ok"] is True, summary
         got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
-        assert got == EXPECTED, got
+        assert got == EXPECTED + list(zip(WEBSITE, ["registered", "signed_in", "refused"], ["", "", "passkey_types"])), got
         assert all(v["ok"] for v in summary["visits"]), summary
-        assert "6 of 6 visits went as expected." in out, out
+        assert "9 of 9 visits went as expected." in out, out
+        # The website visits in Chromium: what the page showed.
+        assert 'page: "Passkey created for Dave."' in out and 'page: "Signed in as Dave."' in out, out
+        assert "page: \"Refused: synced passkeys are not allowed by profile 'engineers'" in out, out
         assert "Refused: synced passkeys are not allowed by profile 'engineers'" in out, out
         assert "attested to a trusted root, profile admins" in out, out
         # The kiosk's database holds what was accepted, and only that.
@@ -71,19 +76,29 @@ def main():
         passkeys = con.execute("SELECT COUNT(*) FROM passkeys").fetchone()[0]
         con.close()
         assert accounts == ["alice", "dave"], accounts
-        assert passkeys == 2, passkeys
+        assert passkeys == 3, passkeys  # Dave's at the kiosk and on the website, Alice's
         print(f"demo --once: ok in {took:.1f} s")
 
         # Under a policy without the two refusing rules, the refusals do not happen: --once fails.
         policy = tmp / "permissive.json"
         policy.write_text(json.dumps(permissive_policy()))
-        rc, out, summary, _ = run_demo(tmp / "run2", "--policy", str(policy))
+        rc, out, summary, _ = run_demo(tmp / "run2", "--policy", str(policy), "--no-browser")
         assert rc != 0, f"--once exited 0 although visits went differently\n{out}"
         assert summary["ok"] is False
         bad = [v["title"] for v in summary["visits"] if not v["ok"]]
         assert bad == ["Bob tries a synced passkey", "Carol tries a passkey from a blocked provider"], summary
         assert "expected refused, got registered" in out, out
         print("demo --once with a permissive policy: fails as it should")
+
+        # Without Chromium, the demo says so and skips only the website visits.
+        rc, out, summary, _ = run_demo(tmp / "run3", "--chromium", "/nonexistent/chromium")
+        assert rc == 0, f"exit {rc}\n{out}"
+        got = [(v["title"], v["outcome"], v["rule"]) for v in summary["visits"]]
+        assert got[:6] == EXPECTED, got
+        assert [(g[0], g[1]) for g in got[6:]] == [(t, "skipped") for t in WEBSITE], got
+        assert "Chromium is not available" in out and "install the Debian package chromium" in out, out
+        assert "Skipping the 3 website visits" in out, out
+        print("demo --once without Chromium: website visits skipped with a message")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -22,12 +22,13 @@ ALLOWED = {
     "roles": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble"},
     "demo": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     "bridge": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
+    "browser": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles", "demo"},
     "doctor": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles"},
     # libhybrid: the public API (include/hybrid/, standard library only) over the roles.
     "include": set(),
     "lib": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles", "include"},
     "app": {"base", "crypto", "cbor", "qr", "hybrid", "ctap", "tunnel", "ble", "roles",
-            "demo", "bridge", "doctor"},
+            "demo", "bridge", "doctor", "browser"},
 }
 # Folders that sit beside the layers and may include any of them.
 TOP = {"tests", "fuzz", "bench", "examples"}

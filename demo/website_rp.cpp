@@ -1,0 +1,260 @@
+#include "demo/website_rp.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "crypto/primitives.h"
+#include "ctap/auth_data.h"
+
+namespace hybrid::demo {
+namespace {
+
+using nlohmann::json;
+constexpr std::string_view kStage = "website";
+
+bool is_policy_rule(int code) {
+  return code >= static_cast<int>(ctap::Rule::policy_passkey_types) &&
+         code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+}
+bool is_rule(int code) {
+  return code >= static_cast<int>(ctap::Rule::malformed) && code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
+}
+
+VisitOutcome failed(std::string reason) {
+  VisitOutcome o;
+  o.kind = OutcomeKind::failed;
+  o.reason = std::move(reason);
+  return o;
+}
+
+std::string clip(std::string s, size_t n) {
+  if (s.size() > n) s.resize(n);
+  return s;
+}
+
+// What a refused registration offered (a claim: it was not accepted).
+std::optional<PasskeyView> offered(const json& credential, const ctap::AaguidTable& table) {
+  const json* response = credential.is_object() && credential.contains("response") ? &credential["response"] : nullptr;
+  if (!response || !response->is_object() || !response->contains("authenticatorData")) return std::nullopt;
+  const json& ad_text = (*response)["authenticatorData"];
+  if (!ad_text.is_string()) return std::nullopt;
+  auto raw = base64url_decode(ad_text.get<std::string>());
+  if (!raw.ok()) return std::nullopt;
+  auto ad = ctap::AuthenticatorData::parse(*raw);
+  if (!ad.ok() || !ad->attested) return std::nullopt;
+  PasskeyView v;
+  v.kind = ad->backup_eligible() ? "synced" : "device-bound";
+  v.provider = table.describe(ad->attested->aaguid);
+  v.aaguid = ctap::aaguid_to_string(ad->attested->aaguid);
+  v.attestation = "unverified";
+  return v;
+}
+
+}  // namespace
+
+WebsiteRelyingParty::WebsiteRelyingParty(WebsiteConfig config, AccountStore& store, const ctap::AaguidTable& table)
+    : config_(std::move(config)), store_(store), table_(table) {}
+WebsiteRelyingParty::~WebsiteRelyingParty() = default;
+
+void WebsiteRelyingParty::set_origin(const std::string& origin) {
+  std::lock_guard lock(mu_);
+  origin_ = origin;
+  ctap::RelyingPartyConfig rc;
+  rc.rp_id = config_.rp_id;
+  rc.rp_name = config_.rp_name;
+  rc.origins = {origin};
+  rc.attestation_roots = config_.attestation_roots;
+  rp_ = std::make_unique<ctap::RelyingParty>(rc, config_.policy, table_);
+  pending_.clear();
+}
+
+std::string WebsiteRelyingParty::origin() const {
+  std::lock_guard lock(mu_);
+  return origin_;
+}
+
+std::string WebsiteRelyingParty::remember(Pending p) {
+  // Called with mu_ held.
+  while (pending_.size() >= config_.max_pending) {
+    auto oldest = std::min_element(pending_.begin(), pending_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.order < b.second.order; });
+    pending_.erase(oldest);
+  }
+  p.order = ++next_order_;
+  std::string id = hex_encode(crypto::random_bytes(16));
+  pending_.emplace(id, std::move(p));
+  return id;
+}
+
+Result<json> WebsiteRelyingParty::begin_registration(const std::string& user_name) {
+  HYBRID_TRY_STATUS(check_account_name(user_name));
+  HYBRID_TRY(auto existing, store_.find_account(user_name));
+  Pending p{CeremonyKind::registration, {}, false, 0};
+  std::vector<ctap::RegisteredCredential> creds;
+  if (existing) {
+    p.account = *existing;
+    HYBRID_TRY(creds, store_.credentials_of(user_name));
+  } else {
+    p.new_account = true;
+    p.account.name = user_name;
+    p.account.display_name = display_name_for(user_name);
+    p.account.handle = crypto::random_bytes(16);
+  }
+  std::lock_guard lock(mu_);
+  if (!rp_) return make_error("the website is not ready yet (no origin)");
+  json options = rp_->begin_registration(p.account, creds);
+  std::string id = remember(std::move(p));
+  return json{{"ceremony", id}, {"publicKey", std::move(options)}};
+}
+
+Result<json> WebsiteRelyingParty::begin_sign_in() {
+  std::lock_guard lock(mu_);
+  if (!rp_) return make_error("the website is not ready yet (no origin)");
+  json options = rp_->begin_authentication();
+  std::string id = remember(Pending{CeremonyKind::sign_in, {}, false, 0});
+  return json{{"ceremony", id}, {"publicKey", std::move(options)}};
+}
+
+PasskeyView WebsiteRelyingParty::view_of(const ctap::RegisteredCredential& c) const {
+  PasskeyView v;
+  v.kind = std::string(ctap::passkey_kind_name(c.kind()));
+  v.provider = table_.describe(c.aaguid);
+  v.attested = c.attestation_trusted;
+  v.provider_verified = c.attestation_trusted;
+  v.attestation = std::string(ctap::attestation_type_name(c.attestation_type));
+  v.aaguid = ctap::aaguid_to_string(c.aaguid);
+  return v;
+}
+
+WebsiteResult WebsiteRelyingParty::finish(const json& body) {
+  std::string tag;
+  try {
+    if (!body.is_object()) return record(CeremonyKind::sign_in, failed("the page sent no JSON object"), "");
+    if (body.contains("tag") && body["tag"].is_string()) tag = clip(body["tag"].get<std::string>(), 64);
+    if (!body.contains("ceremony") || !body["ceremony"].is_string() || !body.contains("credential")) {
+      return record(CeremonyKind::sign_in, failed("the page sent no ceremony id or no credential"), tag);
+    }
+    std::optional<Pending> p;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(body["ceremony"].get<std::string>());
+      if (it != pending_.end()) {
+        p = std::move(it->second);
+        pending_.erase(it);
+      }
+    }
+    if (!p) return record(CeremonyKind::sign_in, failed("unknown or expired ceremony: reload the page"), tag);
+    VisitOutcome out = p->kind == CeremonyKind::registration ? finish_registration(*p, body["credential"])
+                                                             : finish_sign_in(body["credential"]);
+    return record(p->kind, std::move(out), tag);
+  } catch (const std::exception& e) {
+    // Malformed JSON shapes end here, never in the server's callback.
+    return record(CeremonyKind::sign_in, failed(std::string("the page sent a malformed credential: ") + e.what()), tag);
+  }
+}
+
+VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const json& credential) {
+  Result<ctap::RegisteredCredential> reg = make_error("not verified");
+  std::string profile;
+  {
+    std::lock_guard lock(mu_);
+    if (!rp_) return failed("the website is not ready");
+    profile = rp_->profile_for(p.account).name;
+    reg = rp_->finish_registration(credential, p.account, [&](ByteView id) { return store_.credential_exists(id); });
+  }
+  VisitOutcome out;
+  out.user_name = p.account.name;
+  out.display_name = p.account.display_name;
+  out.profile = profile;
+  if (!reg.ok()) {
+    const Error& e = reg.error();
+    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.reason = e.message;
+    out.passkey = offered(credential, table_);
+    if (!is_policy_rule(e.code)) out.profile.clear();
+    return out;
+  }
+  if (p.new_account) {
+    auto existing = store_.find_account(p.account.name);
+    if (!existing.ok()) return failed(existing.error().message);
+    if (!*existing) {
+      if (auto st = store_.add_account(p.account); !st.ok()) return failed(st.error().message);
+    } else if (existing->value().handle != p.account.handle) {
+      return failed("the account '" + p.account.name + "' was created by another visit at the same time; try again");
+    }
+  }
+  if (auto st = store_.add_credential(*reg); !st.ok()) return failed(st.error().message);
+  out.kind = OutcomeKind::registered;
+  if (!reg->profile.empty()) out.profile = reg->profile;
+  out.passkey = view_of(*reg);
+  return out;
+}
+
+VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
+  std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> seen;
+  auto lookup = [&](ByteView id) -> std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> {
+    auto cred = store_.find_credential(id);
+    if (!cred.ok() || !*cred) return std::nullopt;
+    auto account = store_.find_account(cred->value().user_name);
+    if (!account.ok() || !*account) return std::nullopt;
+    seen = std::make_pair(**cred, **account);
+    return seen;
+  };
+  Result<ctap::AssertionOutcome> result = make_error("not verified");
+  std::string seen_profile;
+  {
+    std::lock_guard lock(mu_);
+    if (!rp_) return failed("the website is not ready");
+    result = rp_->finish_authentication(credential, lookup);
+    if (seen) seen_profile = rp_->profile_for(seen->second).name;
+  }
+  VisitOutcome out;
+  if (!result.ok()) {
+    const Error& e = result.error();
+    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.reason = e.message;
+    if (seen) {
+      out.user_name = seen->second.name;
+      out.display_name = seen->second.display_name;
+      if (is_policy_rule(e.code)) out.profile = seen_profile;
+      out.passkey = view_of(seen->first);
+    }
+    return out;
+  }
+  if (auto st = store_.update_credential(result->credential); !st.ok()) {
+    log::warn(kStage, "could not record the sign-in: {}", st.error().message);
+  }
+  out.kind = OutcomeKind::signed_in;
+  out.user_name = result->user.name;
+  out.display_name = result->user.display_name;
+  out.profile = result->profile;
+  out.passkey = view_of(result->credential);
+  return out;
+}
+
+WebsiteResult WebsiteRelyingParty::record(CeremonyKind kind, VisitOutcome outcome, const std::string& tag) {
+  std::lock_guard lock(mu_);
+  WebsiteResult r{++seq_, kind, std::move(outcome), tag};
+  log::info(kStage, "{} finished: {}{}", ceremony_kind_name(kind), outcome_kind_name(r.outcome.kind),
+            r.outcome.rule.empty() ? "" : " (rule " + r.outcome.rule + ")");
+  results_.push_back(r);
+  if (results_.size() > 256) results_.erase(results_.begin());
+  return r;
+}
+
+void WebsiteRelyingParty::record_client_error(CeremonyKind kind, const std::string& message, const std::string& tag) {
+  (void)record(kind, failed("the browser reported: " + clip(message, 200)), clip(tag, 64));
+}
+
+std::vector<WebsiteResult> WebsiteRelyingParty::results_after(uint64_t after) const {
+  std::lock_guard lock(mu_);
+  std::vector<WebsiteResult> out;
+  for (const auto& r : results_) {
+    if (r.seq > after) out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace hybrid::demo
