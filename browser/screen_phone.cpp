@@ -9,7 +9,7 @@
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
-#include "ctap/terminal_approver.h"
+#include "roles/terminal_approver.h"
 #include "qr/payload.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
@@ -166,7 +166,7 @@ Result<std::unique_ptr<ScreenPhone>> ScreenPhone::create(ScreenPhoneOptions opti
   switch (options.approve) {
     case Approval::always: impl->approver = std::make_unique<ctap::AutoApprover>(true, true); break;
     case Approval::never: impl->approver = std::make_unique<ctap::AutoApprover>(false, false); break;
-    case Approval::ask: impl->approver = std::make_unique<ctap::TerminalApprover>(std::chrono::seconds(60)); break;
+    case Approval::ask: impl->approver = std::make_unique<roles::TerminalApprover>(std::chrono::seconds(60)); break;
   }
   auto config = ctap::AuthenticatorConfig::for_kind(kind);
   impl->authenticator = std::make_unique<ctap::SoftwareAuthenticator>(*impl->store, config, *impl->approver);

@@ -232,7 +232,7 @@ class SessionDriver {
                   violated("the phone received another CTAP request than the client sent");
                 }
               }
-            } else if (!corrupted && r.error().code == static_cast<int>(SessionError::decrypt_failed)) {
+            } else if (!corrupted && r.error().is(SessionError::decrypt_failed)) {
               violated("an uncorrupted client message failed to decrypt at the phone");
             }
           }
@@ -251,7 +251,7 @@ class SessionDriver {
                 got.insert(got.end(), resp->body.begin(), resp->body.end());
                 if (got != *expected_response) violated("the client received another CTAP answer than the phone sent");
               }
-            } else if (!corrupted && r.error().code == static_cast<int>(SessionError::decrypt_failed)) {
+            } else if (!corrupted && r.error().is(SessionError::decrypt_failed)) {
               violated("an uncorrupted phone message failed to decrypt at the client");
             }
           }

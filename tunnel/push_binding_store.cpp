@@ -168,7 +168,7 @@ Result<RedisPushBindingStore::Reply> RedisPushBindingStore::command(std::initial
   auto deadline = Clock::now() + options_.timeout;
   auto fail = [&](const std::string& why) -> Error {
     disconnect();
-    return Error{0, "the registration store at " + describe() + " " + why};
+    return make_error("the registration store at " + describe() + " " + why);
   };
   size_t sent = 0;
   while (sent < out.size()) {
@@ -218,7 +218,7 @@ Result<RedisPushBindingStore::Reply> RedisPushBindingStore::command(std::initial
   } else {
     return fail("sent a reply this client does not understand");
   }
-  if (r.type == '-') return Error{0, "the registration store at " + describe() + " refused: " + *r.value};
+  if (r.type == '-') return make_error("the registration store at " + describe() + " refused: " + *r.value);
   return r;
 }
 

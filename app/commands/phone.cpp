@@ -17,7 +17,7 @@
 #include "roles/data_dir.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
-#include "app/terminal_approver.h"
+#include "roles/terminal_approver.h"
 
 namespace hybrid::app {
 namespace {
@@ -90,7 +90,7 @@ int run(const PhoneArgs& a) {
     config.attestation = *mode;
   }
   std::unique_ptr<ctap::UserApprover> approver;
-  if (a.approve == "prompt") approver = std::make_unique<TerminalApprover>(std::chrono::seconds(60));
+  if (a.approve == "prompt") approver = std::make_unique<roles::TerminalApprover>(std::chrono::seconds(60));
   else approver = std::make_unique<ctap::AutoApprover>();
   ctap::SoftwareAuthenticator authenticator(*store, config, *approver);
 

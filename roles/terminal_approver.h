@@ -10,7 +10,7 @@
 
 #include "ctap/authenticator.h"
 
-namespace hybrid::app {
+namespace hybrid::roles {
 
 class TerminalApprover : public ctap::UserApprover {
  public:
@@ -36,4 +36,4 @@ class TerminalApprover : public ctap::UserApprover {
 // is shown, and shortens it.
 std::string printable(std::string_view text, size_t max_length = 80);
 
-}  // namespace hybrid::app
+}  // namespace hybrid::roles

@@ -1,4 +1,4 @@
-#include "app/terminal_approver.h"
+#include "roles/terminal_approver.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 
 #include "base/log.h"
 
-namespace hybrid::app {
+namespace hybrid::roles {
 
 using ctap::AccountChoice;
 using ctap::RpEntity;
@@ -133,4 +133,4 @@ AccountChoice TerminalApprover::select_account(const RpEntity& rp, const std::ve
   return AccountChoice::decline();
 }
 
-}  // namespace hybrid::app
+}  // namespace hybrid::roles

@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "base/log.h"
-#include "app/terminal_approver.h"
+#include "roles/terminal_approver.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
-using hybrid::app::TerminalApprover;
+using hybrid::roles::TerminalApprover;
 using namespace std::chrono_literals;
 
 namespace {
