@@ -1,4 +1,4 @@
-// The BLE radio as the hybrid roles see it (spec §5): the client listens for caBLE service
+// The BLE radio as the hybrid roles see it (docs/protocol.md §5): the client listens for caBLE service
 // data, the phone advertises it. Implementations: BluezRadio (BlueZ over D-Bus, also used
 // with the virtual air) and LoopbackRadio (in memory, for tests of other layers).
 #pragma once

@@ -114,7 +114,7 @@ class SoftwareAuthenticator {
   Bytes process(ByteView request);
 
   // The getInfo response CBOR without status byte (for the hybrid post-handshake message,
-  // spec §9.4): versions FIDO_2_0/FIDO_2_1, extensions [prf], the AAGUID, options
+  // docs/protocol.md §9.4): versions FIDO_2_0/FIDO_2_1, extensions [prf], the AAGUID, options
   // rk/up/uv true and plat false, transports [hybrid, internal], no pinUvAuthProtocols.
   Bytes get_info_cbor() const;
   GetInfoResponse get_info() const;

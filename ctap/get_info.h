@@ -1,5 +1,5 @@
 // authenticatorGetInfo (0x04) response (CTAP 2.1 §6.4). A hybrid phone sends it inside the
-// post-handshake message (spec §9.4) and clients answer later getInfo requests from it.
+// post-handshake message (docs/protocol.md §9.4) and clients answer later getInfo requests from it.
 #pragma once
 
 #include <map>

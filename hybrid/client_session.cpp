@@ -178,7 +178,7 @@ Result<SessionOutput> handle_update(ClientSession::Impl& s, ByteView payload) {
   }
   if (!linking->has_value()) return out;  // padding only
   if (s.flow != HandshakeFlow::qr) {
-    out.events.push_back(LinkingIgnored{"linking information on a linked connection is ignored (spec §10.2)"});
+    out.events.push_back(LinkingIgnored{"linking information on a linked connection is ignored (docs/protocol.md §10.2)"});
     return out;
   }
   if (s.linking_processed) {

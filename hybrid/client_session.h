@@ -19,7 +19,7 @@
 
 namespace hybrid {
 
-// What a client remembers about a linked phone (spec §10.3).
+// What a client remembers about a linked phone (docs/protocol.md §10.3).
 struct StoredLink {
   Bytes contact_id;
   Bytes link_id;

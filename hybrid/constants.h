@@ -1,5 +1,5 @@
 // Every wire constant of the hybrid (caBLE v2) transport, with the spec section
-// (../shared/spec/hybrid-protocol.md) that defines it.
+// (docs/protocol.md) that defines it.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The base-10 "digit" encoding of the FIDO:/ QR payload (spec §3.2, Chromium's
+// The base-10 "digit" encoding of the FIDO:/ QR payload (docs/protocol.md §3.2, Chromium's
 // BytesToDigits/DigitsToBytes). Decimal digits let a QR encoder use numeric mode, which
 // packs 3 digits into 10 bits: ~17 digits carry 7 bytes at ~0.41 bytes/char overhead.
 #pragma once

@@ -1,4 +1,4 @@
-// The FIDO:/ QR payload (spec §3): a canonical CBOR map carried as base-10 digits.
+// The FIDO:/ QR payload (docs/protocol.md §3): a canonical CBOR map carried as base-10 digits.
 //
 //   key 0  identity public key (33-byte compressed P-256 point, on the curve)   required
 //   key 1  QR secret (16 bytes)                                                  required
@@ -34,7 +34,7 @@ HYBRID_ERROR_DOMAIN(QrError, "qr")
 
 inline constexpr std::string_view kUrlPrefix = "FIDO:/";
 // The number of assigned tunnel-server domains we know (cable.ua5v.com, cable.auth.com;
-// spec §6.1): what key 2 tells the phone.
+// docs/protocol.md §6.1): what key 2 tells the phone.
 inline constexpr uint64_t kKnownDomainCount = 2;
 inline constexpr size_t kQrSecretSize = 16;
 
@@ -85,7 +85,7 @@ std::string encode_url(const QrPayload& payload);
 Result<QrPayload> parse_url(std::string_view url);
 
 // A fresh payload for a client: {0, 1, 2: kKnownDomainCount, 3: now, 5: hint}, plus key 4
-// only if offer_linking has a value (spec §3.3: send true only if links are really stored).
+// only if offer_linking has a value (docs/protocol.md §3.3: send true only if links are really stored).
 QrPayload make_client_payload(const crypto::P256PublicKey& identity, const ByteArray<16>& secret,
                               RequestType type, std::optional<bool> offer_linking,
                               uint64_t now_unix);

@@ -23,7 +23,7 @@ struct QrMatrix {
 
 // Encodes `text` at error-correction level M. A canonical FIDO:/ URL (upper-case prefix,
 // digits only) is encoded as an alphanumeric segment for "FIDO:/" and a numeric segment
-// for the digits (spec §3.1): 69 bytes of CBOR (168 digits) then fit version 5 (37×37).
+// for the digits (docs/protocol.md §3.1): 69 bytes of CBOR (168 digits) then fit version 5 (37×37).
 // Other text uses libqrencode's own mode optimisation.
 Result<QrMatrix> encode_matrix(std::string_view text);
 

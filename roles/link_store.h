@@ -1,4 +1,4 @@
-// The client's remembered ("linked") phones (spec §10.3): contact ID, link ID, link
+// The client's remembered ("linked") phones (docs/protocol.md §10.3): contact ID, link ID, link
 // secret, the phone's public key and name, and the tunnel domain. One JSON file, written
 // atomically with mode 0600, by default $XDG_DATA_HOME/hybrid/linked-phones.json.
 #pragma once

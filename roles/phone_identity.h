@@ -1,6 +1,6 @@
 // The software phone's long-term hybrid identity: a root secret, a P-256 identity key
 // (the NKpsk0 static key linked clients know), the contact ID it hands out and the push
-// secret that guards its push channel. Link secrets follow Chromium's scheme (spec §10.4):
+// secret that guards its push channel. Link secrets follow Chromium's scheme (docs/protocol.md §10.4):
 // Derive(Derive(root, contact ID, 6), link ID, 4), so nothing per link needs storing.
 // Kept in one JSON file, mode 0600, written atomically.
 #pragma once

@@ -30,7 +30,7 @@ enum class PhoneStage {
 struct PhoneOptions {
   std::string tunnel_base;  // "ws://127.0.0.1:PORT" or "wss://cable.example.org"
   std::string ca_file;
-  uint16_t domain_id = 0;   // the tunnel-domain number put in the advert (spec §6)
+  uint16_t domain_id = 0;   // the tunnel-domain number put in the advert (docs/protocol.md §6)
   bool offer_linking = false;
   std::chrono::milliseconds timeout{120000};          // one transaction
   std::chrono::milliseconds connect_timeout{15000};

@@ -1,4 +1,4 @@
-// The tunnel server's limits. Defaults follow the field data in spec §7.4 (webauthn-rs'
+// The tunnel server's limits. Defaults follow the field data in docs/protocol.md §7.4 (webauthn-rs'
 // open server: 120 s TTL, 16 messages per side, 16 KiB messages) and are all configurable.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The tunnel service's request paths (spec §6.4, §7.2), parsed without any I/O so that the
+// The tunnel service's request paths (docs/protocol.md §6.4, §7.2), parsed without any I/O so that the
 // server, the client and the fuzzer share one grammar:
 //   /cable/new/<32 hex tunnel id>
 //   /cable/connect/<6 hex routing id>/<32 hex tunnel id>

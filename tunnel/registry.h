@@ -31,7 +31,7 @@ using ConnId = uint64_t;
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
-// WebSocket close codes the server sends (RFC 6455 §7.4.1, spec §7.3–7.4).
+// WebSocket close codes the server sends (RFC 6455 §7.4.1, docs/protocol.md §7.3–7.4).
 enum CloseCode : uint16_t {
   kCloseNormal = 1000,       // the peer closed cleanly
   kCloseGoingAway = 1001,    // the peer vanished, or the server is shutting down

@@ -1,4 +1,4 @@
-// `hybrid tunnel serve`: the tunnel service phones and PCs meet on (spec §7), with limits,
+// `hybrid tunnel serve`: the tunnel service phones and PCs meet on (docs/protocol.md §7), with limits,
 // TLS, /healthz, /metrics and the push channel for linked software phones. docs/tunnel.md
 // describes operation, the config file and multi-node deployment.
 #include <nlohmann/json.hpp>

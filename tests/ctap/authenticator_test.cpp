@@ -55,7 +55,7 @@ crypto::P256PublicKey public_key_of(const MakeCredentialResponse& r) {
 
 }  // namespace
 
-TEST_CASE("ctap authenticator: getInfo is what hybrid phones send (spec §9.4)") {
+TEST_CASE("ctap authenticator: getInfo is what hybrid phones send (docs/protocol.md §9.4)") {
   Phone phone;
   Bytes resp = call(*phone.authenticator, Command::get_info, {});
   REQUIRE(resp.at(0) == 0x00);

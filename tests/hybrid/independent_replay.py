@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent second implementation of the hybrid client's key schedule, written from
-../shared/spec/hybrid-protocol.md in Python with `cryptography` and python3-fido2's CBOR
+docs/protocol.md in Python with `cryptography` and python3-fido2's CBOR
 decoder (no code shared with the C++). For every transcript in tests/vectors/transcripts it
 recomputes the EID key, the advert plaintext, the PSK, Noise message 1 (KNpsk0 or NKpsk0),
 processes message 2, derives the traffic keys and decrypts every later message in both

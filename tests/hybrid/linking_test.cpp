@@ -1,4 +1,4 @@
-// Linking map, signatures and the Update message (spec §9.6, §10; vectors §11).
+// Linking map, signatures and the Update message (docs/protocol.md §9.6, §10; vectors §11).
 #include <catch2/catch.hpp>
 
 #include "cbor/codec.h"

@@ -1,4 +1,4 @@
-// Negative and property tests of the Noise handshakes (spec §8, vectors §14).
+// Negative and property tests of the Noise handshakes (docs/protocol.md §8, vectors §14).
 #include <catch2/catch.hpp>
 
 #include "crypto/primitives.h"

@@ -1,5 +1,5 @@
 // The FIDO:/ payload codec against every qr vector file, plus round trips and the rules
-// of spec §3.3 that the vectors do not spell out.
+// of docs/protocol.md §3.3 that the vectors do not spell out.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -172,7 +172,7 @@ TEST_CASE("qr payload: random payloads round-trip through CBOR and the URL") {
   }
 }
 
-TEST_CASE("qr payload: make_client_payload emits what spec §3.3 recommends") {
+TEST_CASE("qr payload: make_client_payload emits what docs/protocol.md §3.3 recommends") {
   auto kp = crypto::P256KeyPair::generate();
   auto secret = crypto::random_array<16>();
   auto p = qr::make_client_payload(kp.public_key(), secret, qr::RequestType::get_assertion,

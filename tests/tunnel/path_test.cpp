@@ -1,4 +1,4 @@
-// The tunnel's sans-I/O grammar: request paths (spec §6.4, §7.2, vectors §13), ws URLs and
+// The tunnel's sans-I/O grammar: request paths (docs/protocol.md §6.4, §7.2, vectors §13), ws URLs and
 // redirect resolution (vectors §13, libwebauthn's resolve_redirect test), push messages.
 #include <catch2/catch.hpp>
 

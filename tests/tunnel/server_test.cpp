@@ -107,7 +107,7 @@ TEST_CASE("tunnel_server: status codes 400, 404, 405, 409, 410 as real HTTP/1.1 
   Server srv;
   auto id = random_tunnel();
   std::string head;
-  // 400: no fido.cable subprotocol (Google's behaviour, spec §7.1), or another one.
+  // 400: no fido.cable subprotocol (Google's behaviour, docs/protocol.md §7.1), or another one.
   CHECK(raw_status(srv.port(), upgrade_request(new_tunnel_path(id), nullptr), &head) == 400);
   CHECK(head.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(raw_status(srv.port(), upgrade_request(new_tunnel_path(id), "chat, superchat")) == 400);
