@@ -31,6 +31,8 @@ struct ServeArgs {
   int64_t ttl = 0, handshake_timeout = 0, idle_timeout = 0, push_idle_timeout = 0;
   int64_t max_messages = 0, max_message_size = 0, max_pending_per_ip = 0, max_connections = 0;
   int64_t max_push_registrations = 0, max_queued_pushes = 0, max_refusals = 0, max_header_bytes = 0;
+  int64_t max_push_registrations_per_ip = 0, push_registration_lifetime = 0, max_connections_per_ip = 0;
+  int64_t max_queued_bytes = 0;
 };
 
 std::atomic<tunnel::TunnelServer*> g_server{nullptr};
@@ -89,6 +91,12 @@ Status apply_config_file(const std::string& path, ServeArgs& a, const CLI::App& 
       else if (key == "max_queued_pushes") num(a.max_queued_pushes, "--max-queued-pushes");
       else if (key == "max_refusals_per_ip_per_minute") num(a.max_refusals, "--max-refusals-per-ip");
       else if (key == "max_header_bytes") num(a.max_header_bytes, "--max-header-bytes");
+      else if (key == "max_push_registrations_per_ip") {
+        num(a.max_push_registrations_per_ip, "--max-push-registrations-per-ip");
+      } else if (key == "push_registration_lifetime_seconds") {
+        num(a.push_registration_lifetime, "--push-registration-lifetime");
+      } else if (key == "max_connections_per_ip") num(a.max_connections_per_ip, "--max-connections-per-ip");
+      else if (key == "max_queued_bytes") num(a.max_queued_bytes, "--max-queued-bytes");
       else return make_error("the config file " + path + " has an unknown key \"" + key + "\"");
     }
   } catch (const nlohmann::json::exception& e) {
@@ -121,7 +129,10 @@ Result<tunnel::ServerConfig> build_config(const ServeArgs& a) {
       {a.max_message_size, "--max-message-size"}, {a.max_pending_per_ip, "--max-pending-per-ip"},
       {a.max_connections, "--max-connections"}, {a.max_push_registrations, "--max-push-registrations"},
       {a.max_queued_pushes, "--max-queued-pushes"}, {a.max_refusals, "--max-refusals-per-ip"},
-      {a.max_header_bytes, "--max-header-bytes"}};
+      {a.max_header_bytes, "--max-header-bytes"},
+      {a.max_push_registrations_per_ip, "--max-push-registrations-per-ip"},
+      {a.push_registration_lifetime, "--push-registration-lifetime"},
+      {a.max_connections_per_ip, "--max-connections-per-ip"}, {a.max_queued_bytes, "--max-queued-bytes"}};
   for (auto& [v, name] : all) HYBRID_TRY_STATUS(positive(v, name));
   if (a.ttl) l.tunnel_ttl = std::chrono::seconds(a.ttl);
   if (a.handshake_timeout) l.handshake_timeout = std::chrono::seconds(a.handshake_timeout);
@@ -134,6 +145,14 @@ Result<tunnel::ServerConfig> build_config(const ServeArgs& a) {
   if (a.max_push_registrations) l.max_push_registrations = static_cast<uint32_t>(a.max_push_registrations);
   if (a.max_queued_pushes) l.max_queued_pushes = static_cast<uint32_t>(a.max_queued_pushes);
   if (a.max_refusals) l.max_refusals_per_ip_per_minute = static_cast<uint32_t>(a.max_refusals);
+  if (a.max_push_registrations_per_ip) {
+    l.max_push_registrations_per_ip = static_cast<uint32_t>(a.max_push_registrations_per_ip);
+  }
+  if (a.push_registration_lifetime) {
+    l.push_registration_lifetime = std::chrono::seconds(a.push_registration_lifetime);
+  }
+  if (a.max_connections_per_ip) l.max_connections_per_ip = static_cast<uint32_t>(a.max_connections_per_ip);
+  if (a.max_queued_bytes) l.max_queued_bytes = static_cast<size_t>(a.max_queued_bytes);
   if (a.max_header_bytes) {
     if (a.max_header_bytes > 65535) return make_error("--max-header-bytes must be at most 65535");
     l.max_header_bytes = static_cast<uint32_t>(a.max_header_bytes);
@@ -228,6 +247,14 @@ void install(CLI::App& root) {
   serve->add_option("--push-idle-timeout", args->push_idle_timeout, "seconds between push keepalives (default 300)");
   serve->add_option("--max-push-registrations", args->max_push_registrations, "contact ids kept (default 100000)");
   serve->add_option("--max-queued-pushes", args->max_queued_pushes, "pushes kept per offline phone (default 4)");
+  serve->add_option("--max-push-registrations-per-ip", args->max_push_registrations_per_ip,
+                    "contact ids one address may own (default 200)");
+  serve->add_option("--push-registration-lifetime", args->push_registration_lifetime,
+                    "seconds a contact id is kept while its phone stays away (default 604800, 7 days)");
+  serve->add_option("--max-connections-per-ip", args->max_connections_per_ip,
+                    "WebSocket connections of any kind one address may hold (default 400)");
+  serve->add_option("--max-queued-bytes", args->max_queued_bytes,
+                    "bytes queued for absent peers over the whole node (default 67108864)");
   serve->add_option("--max-refusals-per-ip", args->max_refusals, "refused requests per address per minute before 429 (default 600)");
   serve->add_option("--max-header-bytes", args->max_header_bytes, "largest HTTP request header block (default 4096)");
   serve->add_flag("--trust-forwarded-for", args->trust_forwarded_for,
