@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/printable.h"
 
 namespace hybrid::ctap {
 namespace {
@@ -26,15 +27,7 @@ bool is_yes(const std::optional<std::string>& answer) {
 
 }  // namespace
 
-std::string printable(std::string_view text, size_t max_length) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) continue;  // drops ESC and friends; UTF-8 bytes stay
-    out.push_back(static_cast<char>(c));
-  }
-  if (out.size() > max_length) out = out.substr(0, max_length) + "…";
-  return out;
-}
+std::string printable(std::string_view text, size_t max_length) { return hybrid::printable(text, max_length); }
 
 TerminalApprover::TerminalApprover(std::chrono::milliseconds timeout, std::optional<std::string> pin,
                                    std::string tty_path)
