@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "base/log.h"
+#include "crypto/primitives.h"
 
 namespace hybrid::bridge {
 namespace {
@@ -328,9 +329,11 @@ bool CtaphidServer::is_allocated(ChannelId channel) const {
 }
 
 ChannelId CtaphidServer::allocate_channel() {
+  // Unpredictable, so that another program on the HID bus cannot guess the next channel.
   ChannelId c;
   do {
-    c = next_channel_++;
+    const auto r = crypto::random_array<4>();
+    c = (ChannelId(r[0]) << 24) | (ChannelId(r[1]) << 16) | (ChannelId(r[2]) << 8) | r[3];
   } while (c == kReservedChannel || c == kBroadcastChannel || is_allocated(c));
   if (channels_.size() >= options_.max_channels) {
     // Forget the least recently used channel that has no transaction in progress.

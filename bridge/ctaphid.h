@@ -188,7 +188,6 @@ class CtaphidServer {
   bool cancel_signalled_ = false;
   // Allocated channels, oldest first.
   std::deque<ChannelId> channels_;
-  ChannelId next_channel_ = 1;
 
   std::deque<Report> outbox_;
   std::deque<CtaphidEvent> events_;

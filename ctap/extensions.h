@@ -53,6 +53,10 @@ struct PrfRequest {
 struct PrfResults {
   PrfValue first{};
   std::optional<PrfValue> second;
+  ~PrfResults() {  // PRF outputs are key material for the relying party
+    secure_wipe(first.data(), first.size());
+    if (second) secure_wipe(second->data(), second->size());
+  }
   bool operator==(const PrfResults&) const = default;
 };
 

@@ -15,6 +15,7 @@
 
 #include <stdexcept>
 
+#include "base/printable.h"
 #include "crypto/primitives.h"
 
 namespace hybrid::ctap {
@@ -268,7 +269,7 @@ Status check_packed_certificate(const Certificate& cert, const Aaguid& aaguid) {
   const std::string ou_text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ou_value)),
                             static_cast<size_t>(ASN1_STRING_length(ou_value)));
   if (ou_text != kAttestationOu) {
-    return make_error(prefix + " has OU \"" + ou_text + "\"; it must be \"Authenticator Attestation\"");
+    return make_error(prefix + " has OU \"" + printable(ou_text, 64) + "\"; it must be \"Authenticator Attestation\"");
   }
   int crit = 0;
   std::unique_ptr<BASIC_CONSTRAINTS, BasicConstraintsFree> bc(

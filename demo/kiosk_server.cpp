@@ -2,7 +2,10 @@
 
 #include <libwebsockets.h>
 
+#include <arpa/inet.h>
+
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -10,7 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
 #include "base/log.h"
+#include "base/printable.h"
+#include "base/utf8.h"
 #include "demo/web_assets.h"
 #include "demo/website_http.h"
 #include "tunnel/lws_headers.h"
@@ -109,42 +115,107 @@ struct KioskServer::Impl {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
       return reply(wsi, 405, "text/plain; charset=utf-8", "only GET is served here\n");
     }
+    if (!host_allowed(wsi)) return reply(wsi, 403, "text/plain; charset=utf-8", "unknown host name\n");
     if (const WebAsset* a = find_web_asset(path)) return reply(wsi, 200, a->content_type, a->body);
-    if (path == "/api/state") return reply(wsi, 200, "application/json", kiosk.state_json().dump() + "\n");
+    if (path == "/api/state") {
+      if (!origin_allowed(wsi) || fetched_by_another_site(wsi)) {
+        return reply(wsi, 403, "text/plain; charset=utf-8", "only the kiosk's own page may read its state\n");
+      }
+      return reply(wsi, 200, "application/json", to_json_text(kiosk.state_json()) + "\n");
+    }
     if (path == "/healthz") return reply(wsi, 200, "text/plain; charset=utf-8", "ok\n");
     if (path == "/favicon.ico") return reply(wsi, 204, "", "");
     return reply(wsi, 404, "text/plain; charset=utf-8", "not found\n");
   }
 
-  // Only pages served by this kiosk may open the status socket (no cross-site WebSocket).
-  bool upgrade_allowed(lws* wsi) {
-    if (tunnel::read_header(wsi, WSI_TOKEN_GET_URI) != "/status") return false;
+  // DNS rebinding: a page on evil.example can re-point its name at this kiosk, and its
+  // requests then carry "Host: evil.example". Only names this kiosk is known by are served:
+  // IP literals (rebinding needs a name), localhost and the configured --allowed-host names.
+  bool host_allowed(lws* wsi) {
+    const std::string host = tunnel::read_header(wsi, WSI_TOKEN_HOST);
+    return !host.empty() && kiosk_host_allowed(host, config.allowed_hosts);
+  }
+
+  // Only pages served by this kiosk may open the status socket or read the state (which
+  // carries the QR secret): a browser names the page's origin, which must be this kiosk.
+  bool origin_allowed(lws* wsi) {
     const std::string origin = tunnel::read_header(wsi, WSI_TOKEN_ORIGIN);
-    if (origin.empty()) return true;  // not a browser
+    if (origin.empty()) return true;  // not a browser (browsers always send it on WebSockets)
     const std::string host = tunnel::read_header(wsi, WSI_TOKEN_HOST);
     return origin == "http://" + host || origin == "https://" + host;
   }
 
+  // Fetch metadata: a browser marks requests made by another site's page.
+  bool fetched_by_another_site(lws* wsi) {
+    const auto site = tunnel::read_custom_header(wsi, "sec-fetch-site:");
+    return site && *site != "same-origin" && *site != "none";
+  }
+
+  // Refuses with an HTTP answer the browser (and the test) can see, not a dropped socket.
+  // Nonzero tells libwebsockets not to upgrade.
+  int refuse_upgrade(lws* wsi, int status, std::string_view body) {
+    const int r = reply(wsi, status, "text/plain; charset=utf-8", body);
+    return r != 0 ? r : 1;
+  }
+
+  int on_confirm_upgrade(lws* wsi) {
+    if (!host_allowed(wsi)) {
+      log::info(kStage, "refused a status socket for a host name this kiosk is not known by");
+      return refuse_upgrade(wsi, 403, "unknown host name\n");
+    }
+    if (!origin_allowed(wsi)) {
+      log::info(kStage, "refused a status socket from another origin");
+      return refuse_upgrade(wsi, 403, "only the kiosk's own page may open this socket\n");
+    }
+    if (tunnel::read_header(wsi, WSI_TOKEN_GET_URI) != "/status") return refuse_upgrade(wsi, 404, "not found\n");
+    return 0;
+  }
+
+  // Any message a page (or anything else that got past the upgrade check) sends becomes an
+  // action or an error reply; nothing in here may throw on the service thread.
   void on_message(Conn& c, std::string_view text) {
-    auto j = json::parse(text, nullptr, false);
-    auto fail = [&](std::string msg) {
-      if (c.out.size() < kMaxQueued) c.out.push_back(json{{"type", "error"}, {"message", std::move(msg)}}.dump());
+    auto fail = [&](std::string_view msg) {
+      if (c.out.size() < kMaxQueued) {
+        c.out.push_back(to_json_text(json{{"type", "error"}, {"message", printable(msg, 256)}}));
+      }
     };
-    if (!j.is_object() || !j.contains("action") || !j["action"].is_string()) {
-      fail("the kiosk did not understand that request");
+    auto j = json::parse(text, nullptr, false);
+    if (!j.is_object()) {
+      fail("the kiosk did not understand that request (not a JSON object)");
       return;
     }
-    const std::string action = j["action"].get<std::string>();
-    if (action == "sign_in" || action == "cancel") {
+    auto text_field = [&](const char* name) -> const std::string* {
+      auto it = j.find(name);
+      if (it == j.end() || !it->is_string()) return nullptr;
+      return it->get_ptr<const std::string*>();
+    };
+    const std::string* action = text_field("action");
+    if (!action) {
+      fail("the kiosk did not understand that request (\"action\" must be a string)");
+      return;
+    }
+    if (*action == "sign_in" || *action == "cancel") {
       kiosk.request_sign_in();
-    } else if (action == "register") {
-      const std::string user = j.value("user", std::string());
-      const std::string display = j.contains("display_name") && j["display_name"].is_string()
-                                      ? j["display_name"].get<std::string>()
-                                      : std::string();
-      if (auto st = kiosk.request_registration(user, display); !st.ok()) fail(st.error().message);
+    } else if (*action == "register") {
+      const std::string* user = text_field("user");
+      if (!user) {
+        fail("\"user\" must be a string: the account name to create a passkey for");
+        return;
+      }
+      if (j.contains("display_name") && !j["display_name"].is_string()) {
+        fail("\"display_name\" must be a string");
+        return;
+      }
+      const std::string* display = text_field("display_name");
+      if (!is_valid_utf8(*user) || (display && !is_valid_utf8(*display))) {
+        fail("names must be valid UTF-8");
+        return;
+      }
+      if (auto st = kiosk.request_registration(*user, display ? *display : std::string()); !st.ok()) {
+        fail(st.error().message);
+      }
     } else {
-      fail("unknown action \"" + action.substr(0, 32) + "\"");
+      fail("unknown action \"" + printable(*action, 32) + "\"");
     }
   }
 
@@ -171,7 +242,7 @@ struct KioskServer::Impl {
       json state = kiosk.state_json();
       c.sent_seq = state.value("seq", seq);
       c.sent_any = true;
-      if (write_text(wsi, state.dump()) < 0) return -1;
+      if (write_text(wsi, to_json_text(state)) < 0) return -1;
       if (kiosk.seq() > c.sent_seq) lws_callback_on_writable(wsi);
     }
     return 0;
@@ -182,7 +253,21 @@ int KioskServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* use
   lws_context* ctx = lws_get_context(wsi);
   auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
-  return self->handle(wsi, reason, in, len);
+  // Nothing a peer sends may end the process: whatever escapes a handler closes only the
+  // connection it came from.
+  try {
+    return self->handle(wsi, reason, in, len);
+  } catch (const std::exception& e) {
+    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
+  } catch (...) {
+    log::warn(kStage, "closed a connection after an internal error");
+  }
+  if (reason == LWS_CALLBACK_RECEIVE || reason == LWS_CALLBACK_SERVER_WRITEABLE) {
+    static constexpr char kReason[] = "internal error";
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                     reinterpret_cast<unsigned char*>(const_cast<char*>(kReason)), sizeof kReason - 1);
+  }
+  return -1;
 }
 
 int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
@@ -203,12 +288,10 @@ int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, s
     case LWS_CALLBACK_HTTP_WRITEABLE:
       if (http_pending.count(wsi) && !lws_partial_buffered(wsi)) return -1;
       return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-      if (!upgrade_allowed(wsi)) {
-        log::info(kStage, "refused a status socket from another origin or path");
-        return 1;
-      }
-      return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+      return on_confirm_upgrade(wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:  // checked again: never upgrade what was refused
+      return host_allowed(wsi) && origin_allowed(wsi) && tunnel::read_header(wsi, WSI_TOKEN_GET_URI) == "/status" ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
       conns[wsi] = Conn{};
       lws_callback_on_writable(wsi);
@@ -262,6 +345,37 @@ int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, s
   return 0;
 }
 
+bool kiosk_host_allowed(std::string_view host_header, const std::vector<std::string>& allowed) {
+  std::string_view name = host_header;
+  if (!name.empty() && name.front() == '[') {  // [v6]:port
+    const auto bracket = name.find(']');
+    if (bracket == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(bracket + 1);
+    if (!rest.empty() && (rest.front() != ':' || rest.find_first_not_of("0123456789", 1) != std::string_view::npos))
+      return false;
+    const std::string v6(name.substr(1, bracket - 1));
+    in6_addr a6{};
+    return inet_pton(AF_INET6, v6.c_str(), &a6) == 1;
+  }
+  if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    if (name.find_first_not_of("0123456789", colon + 1) != std::string_view::npos) return false;
+    name = name.substr(0, colon);
+  }
+  if (name.empty()) return false;
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!lower.empty() && lower.back() == '.') lower.pop_back();
+  in_addr a4{};
+  if (inet_pton(AF_INET, lower.c_str(), &a4) == 1) return true;
+  if (lower == "localhost") return true;
+  for (const auto& a : allowed) {
+    std::string al = a;
+    for (char& ch : al) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (al == lower) return true;
+  }
+  return false;
+}
+
 Result<KioskServerConfig> parse_listen(std::string_view listen) {
   const auto colon = listen.rfind(':');
   auto bad = [&] {
@@ -274,7 +388,10 @@ Result<KioskServerConfig> parse_listen(std::string_view listen) {
   if (host.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) return bad();
   const long port = std::stol(port_text);
   if (port > 65535) return bad();
-  return KioskServerConfig{host, static_cast<uint16_t>(port)};
+  KioskServerConfig config;
+  config.host = host;
+  config.port = static_cast<uint16_t>(port);
+  return config;
 }
 
 KioskServer::KioskServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

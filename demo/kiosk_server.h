@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/result.h"
 #include "demo/kiosk.h"
@@ -19,7 +20,14 @@ struct KioskServerConfig {
   std::string host = "127.0.0.1";  // "0.0.0.0" to let phones and other screens in
   uint16_t port = 0;               // 0 picks a free port
   WebsiteRelyingParty* website = nullptr;  // also serve the website page (/site), demo/website_http.h
+  // Host names (besides IP literals and localhost) that browsers may use to reach the
+  // kiosk; any other Host header is refused with 403 (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
 };
+
+// Whether a Host header ("name", "name:port", "[v6]:port") names this kiosk: an IP literal,
+// localhost or one of `allowed` (case-insensitive).
+bool kiosk_host_allowed(std::string_view host_header, const std::vector<std::string>& allowed);
 
 // "HOST:PORT" or "[v6]:PORT", port 0…65535 (0 picks a free port).
 Result<KioskServerConfig> parse_listen(std::string_view listen);

@@ -21,7 +21,7 @@ struct ClientSession::Impl {
   State state = State::awaiting_advert;
   bool tunnel_open = false;
   bool advert_seen = false;
-  std::set<Bytes> seen_adverts;
+  std::set<Bytes> seen_adverts;  // non-matching adverts, to skip repeats (at most kMaxSeenAdverts)
 
   // QR flow.
   std::optional<P256KeyPair> identity;
@@ -47,7 +47,10 @@ struct ClientSession::Impl {
   std::optional<PostHandshakeMessage> post_handshake;
   bool linking_processed = false;
 
-  ~Impl() { secure_wipe(advert_plaintext.data(), advert_plaintext.size()); }
+  ~Impl() {
+    secure_wipe(advert_plaintext.data(), advert_plaintext.size());
+    secure_wipe(qr_secret.data(), qr_secret.size());
+  }
 
   Error fail(SessionError code, std::string message) {
     state = State::failed;
@@ -61,6 +64,8 @@ ClientSession::ClientSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 ClientSession::ClientSession(ClientSession&&) noexcept = default;
 ClientSession& ClientSession::operator=(ClientSession&&) noexcept = default;
 ClientSession::~ClientSession() = default;
+
+size_t ClientSession::adverts_remembered() const { return impl_->seen_adverts.size(); }
 
 ClientSession ClientSession::start_qr(QrOptions options) {
   auto impl = std::make_unique<Impl>();
@@ -127,7 +132,11 @@ SessionOutput ClientSession::on_advert(ByteView service_data) {
   SessionOutput out;
   if (s.advert_seen || s.state == State::failed) return out;
   Bytes key(service_data.begin(), service_data.end());
-  if (!s.seen_adverts.insert(key).second) return out;  // a repeat of a non-matching advert
+  if (s.seen_adverts.count(key)) return out;  // a repeat of a non-matching advert
+  // Anyone nearby can send endless distinct adverts: remember a bounded number (forgetting
+  // them all only costs a trial decryption per repeat).
+  if (s.seen_adverts.size() >= kMaxSeenAdverts) s.seen_adverts.clear();
+  s.seen_adverts.insert(key);
   auto plaintext = trial_decrypt_advert(s.eid_key, service_data);
   if (!plaintext) return out;
   AdvertMatched match;

@@ -80,6 +80,9 @@ class ClientSession {
   // Every BLE service-data payload seen (0xFFF9 or 0xFDE2). Adverts that are not ours,
   // repeats and anything after the first match give an empty output, never an error.
   SessionOutput on_advert(ByteView service_data);
+  // Non-matching adverts remembered to skip their repeats (bounded by kMaxSeenAdverts).
+  size_t adverts_remembered() const;
+  static constexpr size_t kMaxSeenAdverts = 1024;
   // The tunnel WebSocket is open (QR: /connect; linked: /contact). Sends message 1 as
   // soon as both the tunnel is open and the advert has been seen.
   Result<SessionOutput> on_tunnel_open();

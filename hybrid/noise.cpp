@@ -14,6 +14,8 @@ SymmetricState::SymmetricState(std::string_view protocol_name) {
   ck_ = h_;
 }
 
+SymmetricState::~SymmetricState() { secure_wipe(ck_.data(), ck_.size()); }
+
 void SymmetricState::mix_hash(ByteView data) { h_ = crypto::sha256(concat(h_, data)); }
 
 void SymmetricState::mix_key(ByteView ikm) {
@@ -66,6 +68,12 @@ TrafficKeys SymmetricState::split() const {
 }
 
 namespace {
+
+// ECDH outputs are mixed into the chaining key and wiped at once.
+void mix_dh(SymmetricState& state, crypto::EcdhSecret dh) {
+  state.mix_key(dh);
+  secure_wipe(dh.data(), dh.size());
+}
 
 enum class HandshakeError { malformed = 1, auth_failed = 2 };
 HYBRID_ERROR_DOMAIN(HandshakeError, "noise handshake")
@@ -132,7 +140,7 @@ HandshakeInitiator HandshakeInitiator::for_linked(ByteView psk, const P256Public
   const auto& e = hs.ephemeral_.public_key().uncompressed();
   hs.state_.mix_hash(e);
   hs.state_.mix_key(e);
-  hs.state_.mix_key(hs.ephemeral_.ecdh(phone_identity));  // es
+  mix_dh(hs.state_, hs.ephemeral_.ecdh(phone_identity));  // es
   auto tag = hs.state_.encrypt_and_hash({});
   hs.message1_ = concat(e, tag);
   return hs;
@@ -142,8 +150,8 @@ Result<HandshakeResult> HandshakeInitiator::process_message2(ByteView message2) 
   HYBRID_TRY(auto f, parse_peer_ephemeral(message2, "the phone's handshake reply"));
   state_.mix_hash(f.uncompressed());
   state_.mix_key(f.uncompressed());
-  state_.mix_key(ephemeral_.ecdh(f));                       // ee
-  if (flow_ == HandshakeFlow::qr) state_.mix_key(identity_->ecdh(f));  // se
+  mix_dh(state_, ephemeral_.ecdh(f));                       // ee
+  if (flow_ == HandshakeFlow::qr) mix_dh(state_, identity_->ecdh(f));  // se
   HYBRID_TRY_STATUS(expect_empty_payload(state_, message2.subspan(kP256UncompressedSize),
                                          "the phone's handshake reply"));
   return HandshakeResult{state_.split(), state_.hash()};
@@ -162,15 +170,15 @@ Result<ResponderOutput> respond(HandshakeFlow flow, ByteView psk, ByteView messa
   HYBRID_TRY(auto e, parse_peer_ephemeral(message1, "the client's handshake message"));
   state.mix_hash(e.uncompressed());
   state.mix_key(e.uncompressed());
-  if (flow == HandshakeFlow::linked) state.mix_key(phone_identity->ecdh(e));  // es
+  if (flow == HandshakeFlow::linked) mix_dh(state, phone_identity->ecdh(e));  // es
   HYBRID_TRY_STATUS(expect_empty_payload(state, message1.subspan(kP256UncompressedSize),
                                          "the client's handshake message"));
   P256KeyPair f = ephemeral ? std::move(*ephemeral) : P256KeyPair::generate();
   const auto& f_pub = f.public_key().uncompressed();
   state.mix_hash(f_pub);
   state.mix_key(f_pub);
-  state.mix_key(f.ecdh(e));                                              // ee
-  if (flow == HandshakeFlow::qr) state.mix_key(f.ecdh(*client_identity));  // se
+  mix_dh(state, f.ecdh(e));                                              // ee
+  if (flow == HandshakeFlow::qr) mix_dh(state, f.ecdh(*client_identity));  // se
   auto tag = state.encrypt_and_hash({});
   return ResponderOutput{concat(f_pub, tag), HandshakeResult{state.split(), state.hash()}};
 }

@@ -27,6 +27,11 @@ struct HandshakeResult {
 class SymmetricState {
  public:
   explicit SymmetricState(std::string_view protocol_name);
+  SymmetricState(const SymmetricState&) = default;
+  SymmetricState(SymmetricState&&) = default;
+  SymmetricState& operator=(const SymmetricState&) = default;
+  SymmetricState& operator=(SymmetricState&&) = default;
+  ~SymmetricState();  // wipes the chaining key (k_ wipes itself)
   void mix_hash(ByteView data);
   void mix_key(ByteView ikm);
   void mix_key_and_hash(ByteView ikm);

@@ -49,6 +49,7 @@ RequestType request_type_from_hint(std::string_view hint);
 struct QrPayload {
   explicit QrPayload(crypto::P256PublicKey identity, const ByteArray<16>& qr_secret = {})
       : identity_key(std::move(identity)), secret(qr_secret) {}
+  ~QrPayload() { secure_wipe(secret.data(), secret.size()); }
 
   crypto::P256PublicKey identity_key;        // key 0
   ByteArray<16> secret{};                    // key 1

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
+#include "base/printable.h"
 #include "roles/data_dir.h"
 
 namespace hybrid::roles {
@@ -101,7 +102,9 @@ Result<std::string> LinkStore::add(const LinkingInfo& info, uint16_t domain_id, 
   Bytes key(info.authenticator_public_key->uncompressed().begin(), info.authenticator_public_key->uncompressed().end());
   // The same phone linking again replaces its old record (a fresh secret).
   std::erase_if(links, [&](const LinkRecord& l) { return l.phone_public_key == key; });
-  std::string base = info.name.empty() ? "phone" : info.name;
+  // The name comes from the phone: kept printable (no terminal controls, no bidi overrides).
+  std::string base = printable(info.name, 64);
+  if (base.empty()) base = "phone";
   std::string name = base;
   for (int i = 2; std::any_of(links.begin(), links.end(), [&](const LinkRecord& l) { return l.name == name; }); ++i) {
     name = base + " (" + std::to_string(i) + ")";

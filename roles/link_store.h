@@ -21,6 +21,7 @@ struct LinkRecord {
   uint16_t domain_id = 0;            // tunnel-server domain of the QR transaction
   std::string tunnel_override;       // non-empty when the link was made through an override
   int64_t linked_at = 0;             // unix seconds
+  ~LinkRecord() { secure_wipe(link_secret.data(), link_secret.size()); }
 
   StoredLink to_stored_link() const;
 };

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/printable.h"
 
 namespace hybrid::roles {
 
@@ -17,10 +18,13 @@ using ctap::RpEntity;
 using ctap::UserEntity;
 namespace {
 
+// Site-supplied text in a one-line prompt: safe to print (base/printable.h) and short.
+std::string shown(std::string_view text) { return hybrid::printable(text, 80); }
+
 std::string who(const UserEntity* user) {
   if (!user) return "";
-  if (user->name) return " as " + printable(*user->name);
-  if (user->display_name) return " as " + printable(*user->display_name);
+  if (user->name) return " as " + shown(*user->name);
+  if (user->display_name) return " as " + shown(*user->display_name);
   return "";
 }
 
@@ -30,15 +34,6 @@ bool is_yes(const std::optional<std::string>& answer) {
 
 }  // namespace
 
-std::string printable(std::string_view text, size_t max_length) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) continue;  // drops ESC and friends; UTF-8 bytes stay
-    out.push_back(static_cast<char>(c));
-  }
-  if (out.size() > max_length) out = out.substr(0, max_length) + "…";
-  return out;
-}
 
 TerminalApprover::TerminalApprover(std::chrono::milliseconds timeout, std::optional<std::string> pin,
                                    std::string tty_path)
@@ -98,27 +93,27 @@ std::optional<std::string> TerminalApprover::ask(const std::string& prompt, bool
 
 bool TerminalApprover::approve_presence(const RpEntity& rp, const UserEntity* user) {
   std::string prompt = rp.id.empty() ? std::string("Use this phone for the sign-in on the other device? [y/N]")
-                                     : fmt::format("Use a passkey for {}{}? [y/N]", printable(rp.id), who(user));
+                                     : fmt::format("Use a passkey for {}{}? [y/N]", shown(rp.id), who(user));
   return is_yes(ask(prompt, /*echo=*/true));
 }
 
 bool TerminalApprover::verify_user(const RpEntity& rp, const UserEntity* user) {
   if (!pin_) {
     return is_yes(ask(fmt::format("Verify it is you and use a passkey for {}{}? Type yes to confirm [yes/N]",
-                                  printable(rp.id), who(user)),
+                                  shown(rp.id), who(user)),
                       /*echo=*/true));
   }
-  auto answer = ask(fmt::format("Passkey for {}{}: enter the phone's PIN to confirm:", printable(rp.id), who(user)),
+  auto answer = ask(fmt::format("Passkey for {}{}: enter the phone's PIN to confirm:", shown(rp.id), who(user)),
                     /*echo=*/false);
   return answer && constant_time_equal(as_bytes(*answer), as_bytes(*pin_));
 }
 
 AccountChoice TerminalApprover::select_account(const RpEntity& rp, const std::vector<UserEntity>& accounts) {
-  std::string prompt = fmt::format("Several passkeys for {}:\n", printable(rp.id));
+  std::string prompt = fmt::format("Several passkeys for {}:\n", shown(rp.id));
   for (size_t i = 0; i < accounts.size(); ++i) {
     const auto& a = accounts[i];
-    std::string name = a.name ? printable(*a.name) : std::string("(no name)");
-    if (a.display_name) name += " — " + printable(*a.display_name);
+    std::string name = a.name ? shown(*a.name) : std::string("(no name)");
+    if (a.display_name) name += " — " + shown(*a.display_name);
     prompt += fmt::format("  {}) {}\n", i + 1, name);
   }
   prompt += "Which one? [number]";

@@ -32,8 +32,8 @@ class TerminalApprover : public ctap::UserApprover {
   std::string tty_path_;
 };
 
-// Removes control characters (terminal escape sequences) from site-supplied text before it
-// is shown, and shortens it.
+// Site-supplied text made safe to show (base/printable.h: no control characters or bidi
+// overrides, valid UTF-8), shortened to `max_length` bytes.
 std::string printable(std::string_view text, size_t max_length = 80);
 
 }  // namespace hybrid::roles

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "base/log.h"
+#include "base/printable.h"
 #include "hybrid/constants.h"
 #include "tunnel/lws_headers.h"
 #include "tunnel/lws_log.h"
@@ -58,6 +59,7 @@ struct ClientConnection::State {
   // Service thread only.
   std::string url_text;
   WsUrl url;
+  WsUrl first_url;  // the origin the caller chose: only it gets options.headers (secrets)
   ConnectOptions options;
   ClientEvents events;
   lws* wsi = nullptr;
@@ -242,7 +244,8 @@ struct ClientContext::Impl {
         return 0;
       }
       s->info.redirects++;
-      log::debug(kStage, "redirect {} ({}) to {}", s->info.redirects, status, next->host_header());
+      log::debug(kStage, "redirect {} ({}) to {}{}", s->info.redirects, status, next->host_header(),
+                 same_origin(*next, s->first_url) ? "" : " (another origin: request headers withheld)");
       s->url = *next;
       auto keep = find_live(s);
       live.erase(keep);
@@ -348,7 +351,16 @@ int ClientContext::Impl::callback(lws* wsi, lws_callback_reasons reason, void* u
   lws_context* ctx = lws_get_context(wsi);
   auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
-  return self->handle(wsi, reason, in, len);
+  // No exception may leave a libwebsockets callback (it would end the process): one that
+  // escapes a handler (e.g. bad_alloc) closes only the connection it came from.
+  try {
+    return self->handle(wsi, reason, in, len);
+  } catch (const std::exception& e) {
+    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
+  } catch (...) {
+    log::warn(kStage, "closed a connection after an internal error");
+  }
+  return -1;
 }
 
 int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
@@ -362,6 +374,9 @@ int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in,
       if (!s) return 0;
       auto** p = reinterpret_cast<unsigned char**>(in);
       unsigned char* end = *p + len;
+      // The headers carry secrets (the push secret, the client payload): a redirect to
+      // another origin gets the request without them.
+      if (!same_origin(s->url, s->first_url)) return 0;
       for (const auto& [name, value] : s->options.headers) {
         std::string n = name + ":";
         if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(n.c_str()),
@@ -484,6 +499,7 @@ std::shared_ptr<ClientConnection> ClientContext::open(std::string url, ConnectOp
     return handle;
   }
   state->url = *parsed;
+  state->first_url = *parsed;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->to_open.push_back(state);

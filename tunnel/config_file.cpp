@@ -117,6 +117,10 @@ const std::vector<ConfigField>& config_fields() {
       {"max_queued_pushes", "--max-queued-pushes", R::live, &S::max_queued_pushes, 1, kU32},
       {"max_refusals_per_ip_per_minute", "--max-refusals-per-ip", R::live, &S::max_refusals, 1, kU32},
       {"max_header_bytes", "--max-header-bytes", R::restart, &S::max_header_bytes, 256, 65535},
+      {"max_push_registrations_per_ip", "--max-push-registrations-per-ip", R::live, &S::max_push_registrations_per_ip, 1, kU32},
+      {"push_registration_lifetime_seconds", "--push-registration-lifetime", R::live, &S::push_registration_lifetime, 1, 365 * 24 * 3600},
+      {"max_connections_per_ip", "--max-connections-per-ip", R::live, &S::max_connections_per_ip, 1, kU32},
+      {"max_queued_bytes", "--max-queued-bytes", R::live, &S::max_queued_bytes, 1, int64_t(1) << 40},
       {"log_level", "--log-level", R::live, &S::log_level, 0, 0, valid_log_level},
       {"log_format", "--log-format", R::live, &S::log_format, 0, 0, valid_log_format},
       {"log_json", "--log-json", R::live, &S::log_json},
@@ -257,6 +261,12 @@ Result<ServerLimits> server_limits(const ServeSettings& a) {
   if (a.max_queued_pushes) l.max_queued_pushes = static_cast<uint32_t>(a.max_queued_pushes);
   if (a.max_refusals) l.max_refusals_per_ip_per_minute = static_cast<uint32_t>(a.max_refusals);
   if (a.max_header_bytes) l.max_header_bytes = static_cast<uint32_t>(a.max_header_bytes);
+  if (a.max_push_registrations_per_ip) {
+    l.max_push_registrations_per_ip = static_cast<uint32_t>(a.max_push_registrations_per_ip);
+  }
+  if (a.push_registration_lifetime) l.push_registration_lifetime = std::chrono::seconds(a.push_registration_lifetime);
+  if (a.max_connections_per_ip) l.max_connections_per_ip = static_cast<uint32_t>(a.max_connections_per_ip);
+  if (a.max_queued_bytes) l.max_queued_bytes = static_cast<size_t>(a.max_queued_bytes);
   return l;
 }
 

@@ -30,6 +30,8 @@ struct ServeSettings {
   int64_t ttl = 0, handshake_timeout = 0, idle_timeout = 0, push_idle_timeout = 0;
   int64_t max_messages = 0, max_message_size = 0, max_pending_per_ip = 0, max_connections = 0;
   int64_t max_push_registrations = 0, max_queued_pushes = 0, max_refusals = 0, max_header_bytes = 0;
+  int64_t max_push_registrations_per_ip = 0, push_registration_lifetime = 0, max_connections_per_ip = 0;
+  int64_t max_queued_bytes = 0;
 };
 
 enum class Reload {

@@ -25,8 +25,25 @@ struct ServerLimits {
   std::chrono::seconds idle_timeout{90};
   // A push listener that sends no keepalive for this long is closed (1008).
   std::chrono::seconds push_idle_timeout{300};
-  // Push registrations (contact id -> secret hash) kept in memory.
+  // Push registrations (contact id -> secret hash) kept in memory. When the table is full a
+  // new registration evicts the one idle (no listener connected) for the longest time; if
+  // every registration has its phone connected, the new one is refused with 503.
   uint32_t max_push_registrations = 100000;
+  // Registrations one IP address may own at once (the address that last registered or
+  // renewed it); beyond: 429. Phones behind one carrier NAT share an address: keep it well
+  // above the number of linked phones expected behind one.
+  uint32_t max_push_registrations_per_ip = 200;
+  // A registration whose phone has not been connected for this long is forgotten (its
+  // clients get 410 and must link again). A phone renews it by being connected: every
+  // keepalive and every reconnect counts.
+  std::chrono::seconds push_registration_lifetime{7 * 24 * 3600};
+  // WebSocket connections of every kind (tunnel sides, self-paired tunnels, push
+  // listeners) one IP address may hold at once; beyond: 429.
+  uint32_t max_connections_per_ip = 400;
+  // Bytes the node keeps queued for peers that are not there yet (messages before the join,
+  // pushes for offline phones), over all tunnels and registrations. A message that would go
+  // past it closes its sender with 1008; a push that would is dropped.
+  size_t max_queued_bytes = 64 * 1024 * 1024;
   // Pushes kept for a registered phone that is not connected (oldest dropped first).
   uint32_t max_queued_pushes = 4;
   // Refused requests one IP address may cause per minute before it gets 429 for the rest

@@ -28,6 +28,7 @@ std::string render_metrics(const Counters& c, const Gauges& g, const AdapterStat
          s.limits.max_pending_per_ip);
   metric(out, "max_push_registrations", "gauge", "Configured limit on push registrations.",
          s.limits.max_push_registrations);
+  metric(out, "queued_bytes", "gauge", "Bytes queued for absent peers over the node.", g.queued_bytes);
   metric(out, "tunnels_created_total", "counter", "Tunnels opened by /new or /contact.", c.tunnels_created);
   metric(out, "pairings_total", "counter", "Tunnels joined by /connect.", c.pairings);
   metric(out, "messages_relayed_total", "counter", "Messages delivered to the peer.", c.messages_relayed);
@@ -37,6 +38,10 @@ std::string render_metrics(const Counters& c, const Gauges& g, const AdapterStat
   metric(out, "pushes_sent_total", "counter", "Contact requests pushed to a phone.", c.pushes_sent);
   metric(out, "pushes_dropped_total", "counter", "Pushes dropped (queue full or tunnel gone).", c.pushes_dropped);
   metric(out, "push_registrations_total", "counter", "Contact ids newly bound to a secret.", c.push_registrations);
+  metric(out, "push_registrations_evicted_total", "counter",
+         "Registrations of phones away longest dropped to make room.", c.push_registrations_evicted);
+  metric(out, "push_registrations_expired_total", "counter",
+         "Registrations dropped after their phone stayed away for their lifetime.", c.push_registrations_expired);
   metric(out, "http_requests_total", "counter", "Plain HTTP responses written.", s.http_requests);
   out += "# HELP hybrid_tunnel_rejects_total Requests refused or connections cut, by reason.\n"
          "# TYPE hybrid_tunnel_rejects_total counter\n";

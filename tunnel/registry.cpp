@@ -69,10 +69,13 @@ std::string_view reject_name(Reject reason) {
     case Reject::kCapacity: return "capacity";
     case Reject::kHeaderTooLarge: return "header_too_large";
     case Reject::kHandshakeTimeout: return "handshake_timeout";
+    case Reject::kConnectionLimit: return "connection_limit";
+    case Reject::kRegistrationLimit: return "registration_limit";
     case Reject::kTextFrame: return "text_frame";
     case Reject::kMessageTooBig: return "message_too_big";
     case Reject::kTooManyMessages: return "too_many_messages";
     case Reject::kUnexpectedMessage: return "unexpected_message";
+    case Reject::kQueueFull: return "queue_full";
   }
   return "unknown";
 }
@@ -91,6 +94,8 @@ int reject_status(Reject reason) {
     case Reject::kTunnelGone:
     case Reject::kUnknownContact: return 410;
     case Reject::kPendingLimit:
+    case Reject::kConnectionLimit:
+    case Reject::kRegistrationLimit:
     case Reject::kRateLimit: return 429;
     case Reject::kHeaderTooLarge: return 431;
     case Reject::kCapacity: return 503;
@@ -139,6 +144,10 @@ Admission Registry::admit(ConnId conn, const UpgradeRequest& request, TimePoint 
   if (draining_ && !std::holds_alternative<ConnectRequest>(request.path)) {
     return refuse(Reject::kCapacity, "this node is draining; try another", request.client_ip, now);
   }
+  if (auto ip = ips_.find(request.client_ip);
+      ip != ips_.end() && ip->second.connections >= limits_.max_connections_per_ip) {
+    return refuse(Reject::kConnectionLimit, "too many connections from this address", request.client_ip, now);
+  }
   return std::visit(
       [&](const auto& path) -> Admission {
         using T = std::decay_t<decltype(path)>;
@@ -165,7 +174,7 @@ Admission Registry::admit_new(ConnId conn, const NewTunnelRequest& req, const Up
   t.deadline = now + limits_.tunnel_ttl;
   t.last_activity = now;
   t.initiator_ip = up.client_ip;
-  conns_[conn] = Conn{Role::kInitiator, req.tunnel_id, {}, now};
+  bind(conn, Conn{Role::kInitiator, req.tunnel_id, {}, now, up.client_ip});
   counters_.tunnels_created++;
   Admission a;
   a.routing_id_header = routing_id_;
@@ -190,11 +199,12 @@ Admission Registry::admit_connect(ConnId conn, const ConnectRequest& req, const 
   release_pending(t);
   paired_++;
   counters_.pairings++;
-  conns_[conn] = Conn{Role::kJoiner, req.tunnel_id, {}, now};
+  bind(conn, Conn{Role::kJoiner, req.tunnel_id, {}, now, up.client_ip});
   if (t.signal_connection) send(t.initiator, Bytes{kConnectSignal});
   while (!t.queued.empty()) {
     counters_.messages_relayed++;
     counters_.bytes_relayed += t.queued.front().size();
+    drop_queued(t.queued.front().size());
     send(conn, std::move(t.queued.front()));
     t.queued.pop_front();
   }
@@ -241,7 +251,7 @@ Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const 
   t.last_activity = now;
   t.initiator_ip = up.client_ip;
   t.signal_connection = up.signal_connection;
-  conns_[conn] = Conn{Role::kInitiator, id, {}, now};
+  bind(conn, Conn{Role::kInitiator, id, {}, now, up.client_ip});
   counters_.tunnels_created++;
 
   Bytes push = encode_push_message(PushMessage{id, routing_id_, std::move(payload)});
@@ -251,10 +261,16 @@ Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const 
     counters_.pushes_sent++;
   } else {
     if (r.queued.size() >= limits_.max_queued_pushes) {
+      drop_queued(r.queued.front().second.size());
       r.queued.pop_front();
       counters_.pushes_dropped++;
     }
-    r.queued.emplace_back(id, std::move(push));
+    if (queued_bytes_ + push.size() > limits_.max_queued_bytes) {
+      counters_.pushes_dropped++;  // the node's queue is full: the client's /contact still waits
+    } else {
+      queued_bytes_ += push.size();
+      r.queued.emplace_back(id, std::move(push));
+    }
   }
   Admission a;
   a.echo_signal_connection = up.signal_connection;
@@ -273,8 +289,17 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
       return refuse(Reject::kPushSecret, "this contact id is registered with another secret", up.client_ip, now);
     }
   } else {
+    if (auto ip = ips_.find(up.client_ip);
+        ip != ips_.end() && ip->second.registrations >= limits_.max_push_registrations_per_ip) {
+      return refuse(Reject::kRegistrationLimit, "too many push registrations from this address", up.client_ip, now);
+    }
     if (registrations_.size() >= limits_.max_push_registrations) {
-      return refuse(Reject::kCapacity, "the push registration table is full", up.client_ip, now);
+      if (idle_registrations_.empty()) {
+        return refuse(Reject::kCapacity, "the push registration table is full of connected phones", up.client_ip, now);
+      }
+      // Full: the registration whose phone has been away longest makes room.
+      drop_registration(registrations_.find(idle_registrations_.begin()->second));
+      counters_.push_registrations_evicted++;
     }
     if (bindings_) {  // the secret bound before, possibly on another node
       auto bound = bindings_->bind_if_absent(req.contact_id, hash);
@@ -285,18 +310,65 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
     }
     it = registrations_.emplace(req.contact_id, Registration{}).first;
     it->second.secret_hash = hash;
+    it->second.last_seen = now;
     counters_.push_registrations++;
   }
-  if (it->second.listener != 0) close(it->second.listener, kCloseNormal, "replaced by a newer push connection");
-  it->second.listener = conn;
-  conns_[conn] = Conn{Role::kPushListener, {}, req.contact_id, now};
-  deliver_queued_pushes(it->second, now);
+  Registration& r = it->second;
+  if (r.listener != 0) close(r.listener, kCloseNormal, "replaced by a newer push connection");
+  mark_connected(it->first, r);
+  r.last_seen = now;  // renewed: a reconnect counts as the phone being alive
+  set_owner(r, up.client_ip);
+  r.listener = conn;
+  bind(conn, Conn{Role::kPushListener, {}, req.contact_id, now, up.client_ip});
+  deliver_queued_pushes(r, now);
   return Admission{};
 }
+
+void Registry::bind(ConnId conn, Conn c) {
+  ips_[c.ip].connections++;
+  conns_[conn] = std::move(c);
+}
+
+void Registry::forget_conn_ip(const Conn& c) {
+  auto ip = ips_.find(c.ip);
+  if (ip != ips_.end() && ip->second.connections > 0) ip->second.connections--;
+}
+
+void Registry::mark_idle(const Bytes& contact_id, Registration& reg) {
+  idle_registrations_.emplace(reg.last_seen, contact_id);
+}
+
+void Registry::mark_connected(const Bytes& contact_id, Registration& reg) {
+  idle_registrations_.erase({reg.last_seen, contact_id});
+}
+
+void Registry::set_owner(Registration& reg, const std::string& ip) {
+  if (reg.owner_ip == ip) return;
+  if (!reg.owner_ip.empty()) {
+    auto old = ips_.find(reg.owner_ip);
+    if (old != ips_.end() && old->second.registrations > 0) old->second.registrations--;
+  }
+  reg.owner_ip = ip;
+  ips_[ip].registrations++;
+}
+
+void Registry::drop_registration(std::unordered_map<Bytes, Registration, BytesHash>::iterator it) {
+  if (it == registrations_.end()) return;
+  Registration& reg = it->second;
+  if (reg.listener == 0) idle_registrations_.erase({reg.last_seen, it->first});
+  for (const auto& q : reg.queued) drop_queued(q.second.size());
+  if (auto owner = ips_.find(reg.owner_ip); owner != ips_.end() && owner->second.registrations > 0) {
+    owner->second.registrations--;
+  }
+  registrations_.erase(it);
+}
+
+void Registry::drop_queued(size_t bytes) { queued_bytes_ = bytes > queued_bytes_ ? 0 : queued_bytes_ - bytes; }
 
 void Registry::deliver_queued_pushes(Registration& reg, TimePoint) {
   while (!reg.queued.empty()) {
     auto& [id, push] = reg.queued.front();
+    drop_queued(push.size());
     auto t = tunnels_.find(id);
     if (t != tunnels_.end() && t->second.joiner == 0) {
       send(reg.listener, std::move(push));
@@ -321,6 +393,10 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
     if (!message.empty()) {
       return violation(conn, Reject::kUnexpectedMessage, kClosePolicy, "push listeners send only keepalives", now);
     }
+    // A keepalive renews the registration (it is not in the idle index while connected).
+    if (auto reg = registrations_.find(c.contact_id); reg != registrations_.end() && reg->second.listener == conn) {
+      reg->second.last_seen = now;
+    }
     send(conn, Bytes{});
     return;
   }
@@ -334,6 +410,10 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
   }
   tunnel.last_activity = now;
   if (tunnel.joiner == 0) {
+    if (queued_bytes_ + message.size() > limits_.max_queued_bytes) {
+      return violation(conn, Reject::kQueueFull, kClosePolicy, "the server's queue is full", now);
+    }
+    queued_bytes_ += message.size();
     tunnel.queued.emplace_back(message.begin(), message.end());
     return;
   }
@@ -364,9 +444,13 @@ void Registry::on_closed(ConnId conn, bool clean, TimePoint now) {
   if (it == conns_.end()) return;
   Conn c = std::move(it->second);
   conns_.erase(it);
+  forget_conn_ip(c);
   if (c.role == Role::kPushListener) {
     auto reg = registrations_.find(c.contact_id);
-    if (reg != registrations_.end() && reg->second.listener == conn) reg->second.listener = 0;
+    if (reg != registrations_.end() && reg->second.listener == conn) {
+      reg->second.listener = 0;
+      mark_idle(reg->first, reg->second);
+    }
     return;
   }
   uint16_t code = clean ? kCloseNormal : kCloseGoingAway;
@@ -379,6 +463,7 @@ void Registry::end_tunnel(const TunnelId& id, uint16_t initiator_code, uint16_t 
   if (it == tunnels_.end()) return;
   Tunnel t = std::move(it->second);
   tunnels_.erase(it);
+  for (const auto& m : t.queued) drop_queued(m.size());
   if (t.joiner != 0) paired_--;
   else release_pending(t);
   ended_[id] = now + limits_.tunnel_ttl;
@@ -402,8 +487,12 @@ void Registry::close(ConnId conn, uint16_t code, std::string reason) {
   if (it == conns_.end()) return;
   if (it->second.role == Role::kPushListener) {
     auto reg = registrations_.find(it->second.contact_id);
-    if (reg != registrations_.end() && reg->second.listener == conn) reg->second.listener = 0;
+    if (reg != registrations_.end() && reg->second.listener == conn) {
+      reg->second.listener = 0;
+      mark_idle(reg->first, reg->second);
+    }
   }
+  forget_conn_ip(it->second);
   conns_.erase(it);
   counters_.closes[code]++;
   actions_.push_back(Action{Action::Kind::kClose, conn, {}, code, std::move(reason)});
@@ -434,8 +523,15 @@ void Registry::tick(TimePoint now) {
   for (auto it = ended_.begin(); it != ended_.end();) {
     it = now >= it->second ? ended_.erase(it) : std::next(it);
   }
+  // Registrations whose phone has been away longer than their lifetime, oldest first.
+  while (!idle_registrations_.empty() &&
+         now - idle_registrations_.begin()->first >= limits_.push_registration_lifetime) {
+    drop_registration(registrations_.find(idle_registrations_.begin()->second));
+    counters_.push_registrations_expired++;
+  }
   for (auto it = ips_.begin(); it != ips_.end();) {
-    bool idle_ip = it->second.pending == 0 && now - it->second.window_start >= kRefusalWindow;
+    bool idle_ip = it->second.pending == 0 && it->second.connections == 0 && it->second.registrations == 0 &&
+                   now - it->second.window_start >= kRefusalWindow;
     it = idle_ip ? ips_.erase(it) : std::next(it);
   }
 }
@@ -446,6 +542,9 @@ void Registry::shut_down() {
   all.reserve(conns_.size());
   for (const auto& [id, c] : conns_) all.push_back(id);
   for (ConnId id : all) close(id, kCloseGoingAway, "server shutting down");
+  for (const auto& [id, t] : tunnels_) {
+    for (const auto& m : t.queued) drop_queued(m.size());
+  }
   tunnels_.clear();
   paired_ = 0;
   for (auto& [ip, rec] : ips_) rec.pending = 0;
@@ -475,6 +574,7 @@ Gauges Registry::gauges() const {
   for (const auto& [id, r] : registrations_) g.push_listeners += r.listener != 0;
   g.ended_tunnels_remembered = ended_.size();
   g.tracked_ips = ips_.size();
+  g.queued_bytes = queued_bytes_;
   return g;
 }
 

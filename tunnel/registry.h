@@ -14,6 +14,7 @@
 #include <list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,13 +59,16 @@ enum class Reject {
   kCapacity,          // 503: connection or registration table full, or shutting down
   kHeaderTooLarge,    // 431 (or dropped by the HTTP layer)
   kHandshakeTimeout,  // dropped: upgrade request not complete in time
+  kConnectionLimit,   // 429: too many connections of any kind from this IP
+  kRegistrationLimit, // 429: too many push registrations owned by this IP
   // Close reasons of established connections:
   kTextFrame,         // 1003
   kMessageTooBig,     // 1009
   kTooManyMessages,   // 1008
   kUnexpectedMessage, // 1008: a push listener sent a non-keepalive message
+  kQueueFull,         // 1008: the node's queued bytes would pass max_queued_bytes
 };
-inline constexpr int kRejectCount = static_cast<int>(Reject::kUnexpectedMessage) + 1;
+inline constexpr int kRejectCount = static_cast<int>(Reject::kQueueFull) + 1;
 std::string_view reject_name(Reject reason);
 // The HTTP status for a refused request (0 for the close-only reasons).
 int reject_status(Reject reason);
@@ -106,6 +110,8 @@ struct Counters {
   uint64_t pushes_sent = 0;
   uint64_t pushes_dropped = 0;     // queue full, or tunnel gone before the phone came back
   uint64_t push_registrations = 0; // new contact ids bound to a secret
+  uint64_t push_registrations_evicted = 0;  // oldest idle one dropped for a new one (table full)
+  uint64_t push_registrations_expired = 0;  // phone away longer than the lifetime
   uint64_t rejects[kRejectCount] = {};
   std::map<uint16_t, uint64_t> closes;  // close codes the server sent
 };
@@ -118,6 +124,7 @@ struct Gauges {
   size_t push_registrations = 0;
   size_t ended_tunnels_remembered = 0;
   size_t tracked_ips = 0;
+  size_t queued_bytes = 0;  // waiting for a peer, over the whole node
 };
 
 class Registry {
@@ -186,15 +193,20 @@ class Registry {
     TunnelId tunnel{};  // kInitiator / kJoiner
     Bytes contact_id;   // kPushListener
     TimePoint last_activity;
+    std::string ip;     // counted in IpRecord::connections
   };
   struct Registration {
     crypto::Sha256Digest secret_hash{};
     ConnId listener = 0;
     std::deque<std::pair<TunnelId, Bytes>> queued;  // pushes while the phone is away
+    std::string owner_ip;  // the address that last registered or renewed it
+    TimePoint last_seen;   // last connect or keepalive of its phone
   };
   struct IpRecord {
     uint32_t pending = 0;
     uint32_t refusals = 0;
+    uint32_t connections = 0;    // admitted connections of every kind
+    uint32_t registrations = 0;  // push registrations owned
     TimePoint window_start{};
   };
   struct TunnelIdHash {
@@ -219,6 +231,16 @@ class Registry {
   void violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now);
   void release_pending(Tunnel& tunnel);
   void deliver_queued_pushes(Registration& reg, TimePoint now);
+  // Binds an admitted connection, counting it against its IP.
+  void bind(ConnId conn, Conn c);
+  void forget_conn_ip(const Conn& c);
+  // Registration bookkeeping: the idle index orders registrations without a listener by
+  // last_seen (eviction and expiry take the oldest first); the owner counts per IP.
+  void mark_idle(const Bytes& contact_id, Registration& reg);
+  void mark_connected(const Bytes& contact_id, Registration& reg);
+  void set_owner(Registration& reg, const std::string& ip);
+  void drop_registration(std::unordered_map<Bytes, Registration, BytesHash>::iterator it);
+  void drop_queued(size_t bytes);
 
   RoutingId routing_id_;
   ServerLimits limits_;
@@ -230,6 +252,8 @@ class Registry {
   std::unordered_map<ConnId, Conn> conns_;
   std::unordered_map<Bytes, Registration, BytesHash> registrations_;
   std::unordered_map<std::string, IpRecord> ips_;
+  std::set<std::pair<TimePoint, Bytes>> idle_registrations_;
+  size_t queued_bytes_ = 0;
   std::vector<Action> actions_;
   Counters counters_;
   size_t paired_ = 0;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "base/log.h"
+#include "base/printable.h"
 #include "hybrid/constants.h"
 #include "tunnel/http_probe.h"
 #include "tunnel/lws_headers.h"
@@ -427,7 +428,16 @@ int TunnelServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* us
   lws_context* ctx = lws_get_context(wsi);
   auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
-  return self->handle(wsi, reason, in, len);
+  // No exception may leave a libwebsockets callback (it would end the process): one that
+  // escapes a handler (e.g. bad_alloc) closes only the connection it came from.
+  try {
+    return self->handle(wsi, reason, in, len);
+  } catch (const std::exception& e) {
+    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
+  } catch (...) {
+    log::warn(kStage, "closed a connection after an internal error");
+  }
+  return -1;
 }
 
 int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {

@@ -1,5 +1,6 @@
 #include "tunnel/url.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace hybrid::tunnel {
@@ -98,7 +99,14 @@ Result<WsUrl> parse_ws_url(std::string_view text) {
 Result<WsUrl> resolve_redirect(const WsUrl& base, std::string_view location) {
   if (location.empty()) return make_error("redirect without a Location header");
   if (has_bad_chars(location)) return make_error("redirect Location contains spaces or control characters");
-  if (location.find("://") != std::string_view::npos) return parse_ws_url(location);
+  if (location.find("://") != std::string_view::npos) {
+    HYBRID_TRY(auto out, parse_ws_url(location));
+    if (base.tls && !out.tls) {
+      return make_error("refused a redirect from wss:// to ws:// (" + out.host_header() +
+                        "): the tunnel would lose its TLS protection");
+    }
+    return out;
+  }
   if (location.substr(0, 2) == "//") {
     return parse_ws_url(std::string(base.tls ? "wss:" : "ws:") + std::string(location));
   }
@@ -112,6 +120,15 @@ Result<WsUrl> resolve_redirect(const WsUrl& base, std::string_view location) {
   }
   if (auto hash = out.path.find('#'); hash != std::string::npos) out.path.resize(hash);
   return out;
+}
+
+bool same_origin(const WsUrl& a, const WsUrl& b) {
+  if (a.tls != b.tls || a.port != b.port || a.host.size() != b.host.size()) return false;
+  for (size_t i = 0; i < a.host.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a.host[i])) != std::tolower(static_cast<unsigned char>(b.host[i])))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace hybrid::tunnel

@@ -26,7 +26,11 @@ Result<WsUrl> parse_ws_url(std::string_view text);
 
 // Resolves a Location header against the URL that answered with a redirect: absolute URLs
 // are kept, "/path" replaces the path, "//host/path" keeps the scheme, "rel" replaces the
-// last path segment.
+// last path segment. A redirect from wss:// to ws:// is refused (never downgrade).
 Result<WsUrl> resolve_redirect(const WsUrl& base, std::string_view location);
+
+// Same scheme, host (case-insensitive) and port: only then may a redirected request carry
+// the caller's secret-bearing headers.
+bool same_origin(const WsUrl& a, const WsUrl& b);
 
 }  // namespace hybrid::tunnel

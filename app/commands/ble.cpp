@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/commands/ble_cli.h"
 #include "base/bytes.h"
@@ -81,7 +82,7 @@ void run_scan(const ScanArgs& a) {
         if (a.show_data) j["data"] = hex_encode(ev.data);
         bool matched = !expect.empty() && ev.data == expect;
         if (matched) j["matched"] = true;
-        std::cout << j.dump() << std::endl;
+        std::cout << to_json_text(j) << std::endl;
         return matched || (a.count > 0 && seen >= a.count);
       },
       timeout);

@@ -19,6 +19,7 @@
 #include "bridge/socket_hid_device.h"
 #include "bridge/uhid_device.h"
 #include "roles/link_store.h"
+#include "base/core_dumps.h"
 
 namespace hybrid::app {
 namespace {
@@ -115,6 +116,7 @@ Result<std::unique_ptr<bridge::PhoneBackend>> make_backend(const BridgeArgs& arg
 }
 
 int run_bridge(const BridgeArgs& args) {
+  if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
   if (args.log_json) log::set_json(true);
   if (args.timeout_seconds <= 0) {
     log::error(kStage, "--timeout must be a positive number of seconds");

@@ -19,6 +19,12 @@
 #include "qr/render.h"
 #include "roles/client_transaction.h"
 #include "roles/link_store.h"
+#include "base/private_file.h"
+#include "roles/data_dir.h"
+#include "base/log.h"
+#include "base/core_dumps.h"
+#include "base/printable.h"
+#include "base/json_text.h"
 
 namespace hybrid::app {
 namespace {
@@ -51,7 +57,7 @@ void add_common(CLI::App* cmd, CommonArgs& a) {
   cmd->add_option("--link-store", a.link_store, "linked phones file (default: " + roles::LinkStore::default_path() + ")");
   cmd->add_flag("--no-linking", a.no_linking, "do not offer to remember the phone (QR key 4 = false)");
   cmd->add_option("--phone", a.phone, "reach this linked phone without a QR code (see `hybrid phones list`)");
-  cmd->add_option("--qr-png", a.qr_png, "also write the QR code to this PNG file");
+  cmd->add_option("--qr-png", a.qr_png, "also write the QR code to this PNG file while it is shown (mode 0600, never through a symlink, removed when the transaction ends)");
   cmd->add_flag("--no-qr", a.no_qr, "do not draw the QR code in the terminal");
 }
 
@@ -77,6 +83,7 @@ struct Outcome {
 // Runs one transaction (linked first when asked, then the QR code), with progress on
 // stderr and Ctrl-C handling. Stores linking data that arrives.
 Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& ctap_request) {
+  if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
   std::string store_path = a.link_store.empty() ? roles::LinkStore::default_path() : a.link_store;
   roles::LinkStore links(store_path);
   std::optional<roles::LinkRecord> linked;
@@ -87,7 +94,7 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
       return {kInvalidInput, {}};
     }
     if (!found->has_value()) {
-      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\" (see `hybrid phones list`)\n", a.phone.c_str());
+      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\" (see `hybrid phones list`)\n", printable(a.phone).c_str());
       return {kInvalidInput, {}};
     }
     linked = **found;
@@ -100,6 +107,10 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
   ro.power_on = a.power_on;
   ble::BluezRadio radio(ro);
 
+  if (a.link_store.empty()) {  // a fresh account has no data directory yet
+    if (auto made = make_private_dirs(roles::data_dir()); !made) log::warn("app", "{}", made.error().message);
+  }
+  PrivateFile qr_png;  // holds the QR secret: removed when this transaction ends
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool use_link = attempt == 0 && linked.has_value();
     if (attempt == 1 && !linked) break;
@@ -123,9 +134,8 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
         std::fprintf(stderr, "QR code text: %s\n", p.qr_url.c_str());
         if (!a.qr_png.empty()) {
           auto png = qr::render_png(p.qr_url);
-          std::ofstream f(a.qr_png, std::ios::binary);
-          if (png && f) f.write(reinterpret_cast<const char*>(png->data()), static_cast<std::streamsize>(png->size()));
-          else std::fprintf(stderr, "hybrid: could not write %s\n", a.qr_png.c_str());
+          Status written = png ? qr_png.write(a.qr_png, *png) : Status(png.error());
+          if (!written) std::fprintf(stderr, "hybrid: could not write the QR code: %s\n", written.error().message.c_str());
         }
       }
     };
@@ -138,7 +148,10 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
     if (r) {
       if (r->linking) {
         auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);
-        if (name) std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", name->c_str(), name->c_str());
+        if (name) {
+          const std::string shown = printable(*name);
+          std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", shown.c_str(), shown.c_str());
+        }
         else std::fprintf(stderr, "hybrid: could not store the linked phone: %s\n", name.error().message.c_str());
       }
       return {kOk, std::move(r).value()};
@@ -147,7 +160,7 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
     std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
     if (use_link && f == roles::ClientFailure::link_gone) {
       auto forgot = links.forget(linked->name);
-      if (forgot && *forgot) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", linked->name.c_str());
+      if (forgot && *forgot) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", printable(linked->name).c_str());
     }
     if (use_link && roles::linked_falls_back_to_qr(f)) {
       std::fprintf(stderr, "hybrid: falling back to a QR code\n");
@@ -308,12 +321,12 @@ CommandRegistration reg_client("client", 10, [](CLI::App& root) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (const auto& l : *all) {
-      out.push_back({{"name", l.name},
+      out.push_back({{"name", printable(l.name)},
                      {"tunnel_domain", l.tunnel_override.empty() ? tunnel_domain(l.domain_id).value_or("?") : l.tunnel_override},
                      {"public_key", hex_encode(l.phone_public_key)},
                      {"linked_at", l.linked_at}});
     }
-    std::cout << out.dump(2) << std::endl;
+    std::cout << to_json_text(out, 2) << std::endl;
   });
   auto name = std::make_shared<std::string>();
   auto* forget = phones->add_subcommand("forget", "Forget a linked phone.");
@@ -325,10 +338,10 @@ CommandRegistration reg_client("client", 10, [](CLI::App& root) {
       std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
       set_exit_code(kInvalidInput);
     } else if (!*r) {
-      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\"\n", name->c_str());
+      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\"\n", printable(*name).c_str());
       set_exit_code(kInvalidInput);
     } else {
-      std::fprintf(stderr, "forgot \"%s\"\n", name->c_str());
+      std::fprintf(stderr, "forgot \"%s\"\n", printable(*name).c_str());
     }
   });
 });

@@ -12,10 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "base/log.h"
 #include "demo/demo_runner.h"
+#include "base/core_dumps.h"
 
 namespace hybrid::app {
 namespace {
@@ -37,6 +39,7 @@ std::string self_path() {
 }
 
 int run(const DemoArgs& a) {
+  if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
   if (!a.verbose && !std::getenv("HYBRID_LOG")) log::set_threshold(log::Level::warn);
   if (a.visit_timeout_s < 5 || a.visit_timeout_s > 600) {
     std::fprintf(stderr, "hybrid demo: --visit-timeout must be 5…600 seconds\n");
@@ -79,7 +82,7 @@ int run(const DemoArgs& a) {
       visits.push_back({{"title", v.title}, {"ok", v.ok}, {"outcome", v.outcome}, {"rule", v.rule},
                         {"detail", v.detail}, {"seconds", v.seconds}});
     }
-    std::cout << nlohmann::json{{"ok", r.ok}, {"visits", visits}}.dump() << std::endl;
+    std::cout << to_json_text(nlohmann::json{{"ok", r.ok}, {"visits", visits}}) << std::endl;
   }
   if (!a.once) return kOk;  // Ctrl-C is how a person ends the demo
   if (r.cancelled) return kCancelled;

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "demo/default_policy.h"
 #include "demo/kiosk_app.h"
+#include "base/core_dumps.h"
 
 namespace hybrid::app {
 namespace {
@@ -30,7 +31,7 @@ void on_signal(int) { g_stop = true; }
 struct KioskArgs {
   std::string listen = "127.0.0.1:0";
   std::string tunnel_override, ca_file, dbus_address, adapter, policy, db = ":memory:";
-  std::vector<std::string> roots;
+  std::vector<std::string> roots, allowed_hosts;
   std::string rp_id = "kiosk.hybrid.example", rp_name = "Hybrid Kiosk", origin, title = "Hybrid passkey kiosk";
   double qr_timeout_s = 60, clear_after_s = 8, timeout_s = 0;
   std::string phone_store_synced, phone_store_device_bound;
@@ -50,10 +51,12 @@ int fail(int code, const std::string& message) {
 }
 
 int run_kiosk(const KioskArgs& a) {
+  if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
   demo::KioskAppConfig c;
   auto listen = demo::parse_listen(a.listen);
   if (!listen.ok()) return fail(kUsage, listen.error().message);
   c.listen = *listen;
+  c.listen.allowed_hosts = a.allowed_hosts;
   if (a.qr_timeout_s < 5 || a.qr_timeout_s > 600) return fail(kUsage, "--qr-timeout must be 5…600 seconds");
   if (a.clear_after_s < 1 || a.clear_after_s > 300) return fail(kUsage, "--clear-after must be 1…300 seconds");
 
@@ -125,6 +128,9 @@ const CommandRegistration kKiosk("kiosk", 70, [](CLI::App& root) {
       "the passkey profiles of a policy file. Prints {\"ready\":true,\"url\":\"http://…/\"} once serving; stops on\n"
       "SIGINT/SIGTERM. See docs/kiosk.md.\n");
   cmd->add_option("--listen", a->listen, "HOST:PORT for the web page (default 127.0.0.1:0, a free port)");
+  cmd->add_option("--allowed-host", a->allowed_hosts,
+                  "a host name browsers use to reach the page (repeatable); IP addresses and localhost always work,\n"
+                  "any other Host header is refused (DNS rebinding)");
   cmd->add_option("--tunnel-override", a->tunnel_override,
                   "tunnel server base URL, e.g. ws://127.0.0.1:8080 (default: the domain the phone's advert names)");
   cmd->add_option("--ca-file", a->ca_file, "trust these CAs for a wss:// tunnel server instead of the system store");

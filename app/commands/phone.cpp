@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "app/interrupt_watcher.h"
@@ -18,6 +19,9 @@
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
 #include "roles/terminal_approver.h"
+#include "base/private_file.h"
+#include "base/core_dumps.h"
+#include "base/log.h"
 
 namespace hybrid::app {
 namespace {
@@ -39,10 +43,6 @@ struct PhoneArgs {
   double reconnect_max_s = 30;
   double push_renew_s = 1800;
 };
-
-// Peer-supplied text (close reasons, error messages) may hold invalid UTF-8: replace it
-// instead of letting nlohmann::json throw and end the phone.
-std::string json_line(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::string default_store() { return roles::data_dir() + "/phone-credentials.json"; }
 
@@ -70,11 +70,17 @@ nlohmann::json outcome_json(const roles::PhoneOutcome& o) {
 }
 
 int run(const PhoneArgs& a) {
+  if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
   if (a.qr.empty() && a.qr_png.empty() && !a.listen) {
     std::fprintf(stderr, "hybrid phone: give --qr, --qr-png or --listen\n");
     return kUsage;
   }
   std::string store_path = a.store.empty() ? default_store() : a.store;
+  if (a.store.empty()) {
+    if (auto made = make_private_dirs(roles::data_dir()); !made) {
+      return std::fprintf(stderr, "hybrid phone: %s\n", made.error().message.c_str()), kInvalidInput;
+    }
+  }
   auto kind = ctap::passkey_kind_from_name(a.kind);
   if (!kind) return std::fprintf(stderr, "hybrid phone: %s\n", kind.error().message.c_str()), kUsage;
   auto store = ctap::CredentialStore::open(store_path);
@@ -123,8 +129,8 @@ int run(const PhoneArgs& a) {
     auto st = runner.listen_for_linked_clients(
         a.max_transactions,
         [](const Result<roles::PhoneOutcome>& r) {
-          if (r) std::cout << json_line(outcome_json(*r)) << std::endl;
-          else std::cout << json_line(nlohmann::json{{"ok", false}, {"error", r.error().message}}) << std::endl;
+          if (r) std::cout << to_json_text(outcome_json(*r)) << std::endl;
+          else std::cout << to_json_text(nlohmann::json{{"ok", false}, {"error", r.error().message}}) << std::endl;
         },
         [&] {  // printed once the push channel is open: linked clients can reach us now
           std::cout << nlohmann::json{{"ready", true}, {"contact_id_bytes", identity->contact_id().size()}}.dump()
@@ -146,13 +152,13 @@ int run(const PhoneArgs& a) {
                qr->request_type() == qr::RequestType::make_credential ? "creating a passkey" : "signing in");
   auto outcome = runner.serve_qr(*qr);
   if (!outcome) {
-    std::cout << json_line(nlohmann::json{{"ok", false}, {"error", outcome.error().message}}) << std::endl;
+    std::cout << to_json_text(nlohmann::json{{"ok", false}, {"error", outcome.error().message}}) << std::endl;
     std::fprintf(stderr, "hybrid phone: %s\n", outcome.error().message.c_str());
     if (InterruptWatcher::interrupted()) return kCancelled;
     if (ble::radio_error_of(outcome.error())) return kBluetoothUnavailable;
     return kPhoneShutDown;
   }
-  std::cout << json_line(outcome_json(*outcome)) << std::endl;
+  std::cout << to_json_text(outcome_json(*outcome)) << std::endl;
   return outcome->status == 0 ? kOk : kCtapError;
 }
 

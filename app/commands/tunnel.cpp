@@ -235,6 +235,14 @@ void install(CLI::App& root) {
   serve->add_option("--max-queued-pushes", args->settings.max_queued_pushes, "pushes kept per offline phone (default 4)");
   serve->add_option("--max-refusals-per-ip", args->settings.max_refusals, "refused requests per address per minute before 429 (default 600)");
   serve->add_option("--max-header-bytes", args->settings.max_header_bytes, "largest HTTP request header block (default 4096)");
+  serve->add_option("--max-push-registrations-per-ip", args->settings.max_push_registrations_per_ip,
+                    "contact ids one address may own (default 200)");
+  serve->add_option("--push-registration-lifetime", args->settings.push_registration_lifetime,
+                    "seconds a contact id is kept while its phone stays away (default 604800, 7 days)");
+  serve->add_option("--max-connections-per-ip", args->settings.max_connections_per_ip,
+                    "WebSocket connections of any kind one address may hold (default 400)");
+  serve->add_option("--max-queued-bytes", args->settings.max_queued_bytes,
+                    "bytes queued for absent peers over the whole node (default 67108864)");
   serve->add_option("--registration-store", args->settings.registration_store,
                     "redis://HOST:PORT: keep push bindings where every node reaches them (default: memory)");
   serve->add_flag("--trust-forwarded-for", args->settings.trust_forwarded_for,

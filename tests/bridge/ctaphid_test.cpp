@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "bridge/ctaphid.h"
 
@@ -523,4 +524,26 @@ TEST_CASE("an answer too large for CTAPHID becomes ERR_OTHER") {
   s.complete_cbor(e->transaction, pattern(kMaxMessageSize + 1));
   expect_error(s, cid, CtaphidError::other);
   CHECK_FALSE(s.busy());
+}
+
+// Issue 15 finding 9: channel ids must not be predictable (another program on the HID bus
+// could otherwise guess the next one and inject into it): never sequential, never 0 or the
+// broadcast id, never one already in use.
+TEST_CASE("broadcast INIT allocates unpredictable channel ids") {
+  CtaphidOptions o;
+  o.max_channels = 64;
+  CtaphidServer s(o);
+  std::set<ChannelId> seen;
+  int consecutive = 0;
+  ChannelId previous = 0;
+  for (int i = 0; i < 64; ++i) {
+    ChannelId c = allocate(s);
+    CHECK(c != kBroadcastChannel);
+    CHECK(c != kReservedChannel);
+    CHECK(seen.insert(c).second);  // not in use
+    if (i > 0 && c == previous + 1) ++consecutive;
+    previous = c;
+  }
+  CHECK(consecutive < 4);  // sequential ids would give 63
+  CHECK(*seen.begin() > 64);  // not counting up from 1
 }

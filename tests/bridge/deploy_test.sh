@@ -40,4 +40,18 @@ fi
 
 deploy/bridge/install --uninstall 2>>"$scratch/install.log" || fail "uninstall failed"
 [ ! -e "$rule" ] && [ ! -e "$modules" ] && [ ! -e "$unit" ] || fail "uninstall left files behind"
+
+# The narrower choice (issue 15 finding 9): --group installs the group rule instead, with no
+# uaccess tag (nobody gets /dev/uhid just by sitting at the seat).
+deploy/bridge/install --group 2>>"$scratch/install.log" || { cat "$scratch/install.log" >&2; fail "install --group failed"; }
+cmp -s deploy/bridge/70-hybrid-bridge-uhid-group.rules "$rule" || fail "--group did not install the group rule"
+active="$(grep -v '^\s*#' "$rule" | grep -v '^\s*$')"
+[ "$(echo "$active" | wc -l)" = 1 ] || fail "group rule: expected exactly one active line, got: $active"
+for part in 'KERNEL=="uhid"' 'GROUP="hybrid-bridge"' 'MODE="0660"'; do
+  [[ "$active" == *"$part"* ]] || fail "group rule line lacks $part"
+done
+[[ "$active" != *uaccess* ]] || fail "the group rule must not tag uaccess"
+grep -q "What the udev rule allows" docs/bridge.md || fail "docs/bridge.md does not explain the udev rule's risk"
+deploy/bridge/install --uninstall 2>>"$scratch/install.log" || fail "uninstall failed"
+[ ! -e "$rule" ] || fail "uninstall left the group rule behind"
 echo "deploy_test: ok"

@@ -282,3 +282,21 @@ TEST_CASE("keylog line holds what a replay needs") {
   CHECK(line->find("client_static_private") != std::string::npos);
   CHECK(line->find(client.qr_url()) != std::string::npos);
 }
+
+// Issue 15 finding 9: anyone nearby can send endless distinct adverts; the client keeps a
+// bounded number of them and still matches its phone's advert afterwards.
+TEST_CASE("a flood of foreign adverts is remembered only up to a bound") {
+  auto client = ClientSession::start_qr({.request_type = qr::RequestType::get_assertion, .now_unix = 1700000000});
+  auto scanned = qr::parse_url(client.qr_url());
+  REQUIRE(scanned.ok());
+  auto phone = AuthenticatorSession::start_qr(*scanned, phone_config());
+  Advert advert = phone.on_tunnel_ready(RoutingId{{0x2A, 0x00, 0x01}});
+  for (uint32_t i = 0; i < 5000; ++i) {
+    Bytes foreign(20, 0x77);
+    foreign[0] = uint8_t(i), foreign[1] = uint8_t(i >> 8), foreign[2] = uint8_t(i >> 16);
+    CHECK(client.on_advert(foreign).events.empty());
+  }
+  CHECK(client.adverts_remembered() <= ClientSession::kMaxSeenAdverts);
+  CHECK(client.adverts_remembered() > 0);
+  REQUIRE(client.on_advert(advert).find<AdvertMatched>());
+}

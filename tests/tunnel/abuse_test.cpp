@@ -233,3 +233,31 @@ TEST_CASE("tunnel_abuse: misbehaving clients do not disturb good tunnels and mem
   CHECK(srv.stop(5s) == 0);
   CHECK(close_code(phone.s.read_frame(2s)) == 1001);
 }
+
+// Issue 15 finding 2: with the table capped at 1 000, 1 000 bogus registrations from one
+// address used to lock every new phone out (503). Now one address owns at most
+// --max-push-registrations-per-ip (default 200) of them, and a phone from another address
+// still gets in.
+TEST_CASE("tunnel_abuse: a flood of push registrations from one address does not lock out other phones") {
+  ServerProcess server({"--max-push-registrations", "1000"});
+  int accepted = 0, refused = 0, other = 0;
+  for (int i = 0; i < 1000; ++i) {
+    RawSocket s;
+    REQUIRE(s.connect(server.port, kAttackerIp));
+    REQUIRE(s.send_all(upgrade_request("/cable/push/" + random_hex(12), "fido.cable",
+                                       "X-caBLE-Push-Secret: " + random_hex(16) + "\r\n")));
+    int status = s.read_status(5s);
+    if (status == 101) ++accepted;
+    else if (status == 429) ++refused;
+    else ++other;
+  }
+  CHECK(accepted == 200);
+  CHECK(refused == 800);  // 429: this address's share, then its refusal budget
+  CHECK(other == 0);
+  RawSocket phone;
+  REQUIRE(phone.connect(server.port, kVictimIp));
+  REQUIRE(phone.send_all(upgrade_request("/cable/push/" + random_hex(12), "fido.cable",
+                                         "X-caBLE-Push-Secret: " + random_hex(16) + "\r\n")));
+  CHECK(phone.read_status(5s) == 101);
+  CHECK(server.stop(10s) == 0);
+}

@@ -52,7 +52,8 @@ TEST_CASE("config: mistakes name the key and the line") {
         "registration_store, "
         "ttl_seconds, handshake_timeout_seconds, idle_timeout_seconds, push_idle_timeout_seconds, "
         "max_messages_per_side, max_message_size, max_pending_per_ip, max_connections, max_push_registrations, "
-        "max_queued_pushes, max_refusals_per_ip_per_minute, max_header_bytes, log_level, log_format, log_json)");
+        "max_queued_pushes, max_refusals_per_ip_per_minute, max_header_bytes, max_push_registrations_per_ip, "
+        "push_registration_lifetime_seconds, max_connections_per_ip, max_queued_bytes, log_level, log_format, log_json)");
   CHECK(error_of("{\"a\":{\"ttl_seconds\":1},\n\"ttl_seconds\": true}").find("line 1: \"a\"") != std::string::npos);
   CHECK(error_of("{\n\n \"max_connections\": 0\n}") ==
         "t.json line 3: \"max_connections\" must be between 1 and 4294967295, got 0");

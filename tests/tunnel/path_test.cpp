@@ -117,6 +117,15 @@ TEST_CASE("tunnel_url: redirect resolution (vectors §13)") {
   CHECK_FALSE(resolve_redirect(base, "gopher://x/").ok());
 }
 
+TEST_CASE("tunnel_url: a redirect never downgrades wss:// to ws:// (issue 15 finding 4)") {
+  auto base = *parse_ws_url("wss://cable.example.com/cable/contact/abc");
+  auto down = resolve_redirect(base, "ws://cable.example.com/cable/contact/abc");
+  REQUIRE_FALSE(down.ok());
+  CHECK_THAT(down.error().message, Catch::Contains("wss:// to ws://"));
+  CHECK_FALSE(resolve_redirect(base, "http://evil.example/x").ok());
+  CHECK(resolve_redirect(*parse_ws_url("ws://127.0.0.1:1/a"), "wss://127.0.0.1:2/b").ok());  // upgrade is fine
+}
+
 TEST_CASE("tunnel_push_message: round trip and strict decoding") {
   PushMessage m{*TunnelId::from_hex("00112233445566778899aabbccddeeff", "t"), *RoutingId::from_hex("2a0000", "r"),
                 Bytes{0xa1, 0x01, 0x02}};

@@ -341,3 +341,148 @@ TEST_CASE("tunnel_registry: tables return to empty after churn and shutdown clos
   CHECK(g.ended_tunnels_remembered == 0);
   CHECK(g.tracked_ips == 0);
 }
+
+// Issue 15 finding 2: push registrations expire, are capped per address and globally (the
+// oldest idle one makes room), every kind of connection counts against its address, and the
+// bytes queued on the node are bounded.
+namespace {
+
+Bytes contact_id(uint32_t n) { return Bytes{0xC0, uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)}; }
+
+Admission push_from(Fixture& f, ConnId id, uint32_t n, const std::string& ip, std::string secret = "secret-secret-secret") {
+  UpgradeRequest r;
+  r.path = PushRequest{contact_id(n)};
+  r.client_ip = ip;
+  r.push_secret = std::move(secret);
+  return f.reg->admit(id, r, f.now);
+}
+
+Admission contact_for(Fixture& f, ConnId id, uint32_t n, const std::string& ip = "10.7.7.7") {
+  UpgradeRequest r;
+  r.path = ContactRequest{contact_id(n)};
+  r.client_ip = ip;
+  return f.reg->admit(id, r, f.now);
+}
+
+}  // namespace
+
+TEST_CASE("tunnel_registry: one address cannot fill the registration table; another phone still registers") {
+  ServerLimits l;
+  l.max_push_registrations = 1000;
+  l.max_push_registrations_per_ip = 50;
+  l.max_refusals_per_ip_per_minute = 1000000;
+  Fixture f(l);
+  ConnId id = 1;
+  uint32_t refused_429 = 0;
+  for (uint32_t n = 0; n < 1000; ++n) {
+    auto a = push_from(f, id, n, "10.66.0.1");
+    if (a.ok()) f.reg->on_closed(id, false, f.now);  // the flooder does not stay connected
+    else refused_429 += a.status == 429;
+    ++id;
+  }
+  CHECK(refused_429 == 950);
+  CHECK(f.reg->gauges().push_registrations == 50);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kRegistrationLimit)] == 950);
+  auto phone = push_from(f, id++, 999999, "10.1.2.3");
+  CHECK(phone.ok());
+  CHECK(phone.status == 101);
+}
+
+TEST_CASE("tunnel_registry: a full registration table evicts the phone away longest, never a connected one") {
+  ServerLimits l;
+  l.max_push_registrations = 3;
+  Fixture f(l);
+  REQUIRE(push_from(f, 1, 1, "10.0.0.1").ok());
+  f.now += 10s;
+  REQUIRE(push_from(f, 2, 2, "10.0.0.2").ok());
+  f.now += 10s;
+  REQUIRE(push_from(f, 3, 3, "10.0.0.3").ok());
+  // Every phone is connected: nothing may be evicted.
+  CHECK(push_from(f, 4, 4, "10.0.0.4").status == 503);
+  // Phone 2 leaves first, then phone 1 (whose last sign of life is older: it registered first).
+  f.now += 1s;
+  f.reg->on_closed(2, true, f.now);
+  f.now += 1s;
+  f.reg->on_message(1, Bytes{}, true, f.now);  // a keepalive renews phone 1
+  f.reg->on_closed(1, true, f.now);
+  f.actions();
+  REQUIRE(push_from(f, 5, 4, "10.0.0.4").ok());
+  CHECK(f.reg->counters().push_registrations_evicted == 1);
+  CHECK(contact_for(f, 6, 2).status == 410);  // phone 2 was evicted
+  CHECK(contact_for(f, 7, 1).ok());           // phone 1 renewed later: kept
+  CHECK(contact_for(f, 8, 3).ok());
+  CHECK(f.reg->gauges().push_registrations == 3);
+}
+
+TEST_CASE("tunnel_registry: a registration expires when its phone stays away; keepalives and reconnects renew it") {
+  ServerLimits l;
+  l.push_registration_lifetime = 60s;
+  l.push_idle_timeout = 3600s;
+  Fixture f(l);
+  REQUIRE(push_from(f, 1, 1, "10.0.0.1").ok());
+  // Connected for twice the lifetime, with keepalives: still registered.
+  for (int i = 0; i < 12; ++i) {
+    f.now += 10s;
+    f.reg->on_message(1, Bytes{}, true, f.now);
+    f.reg->tick(f.now);
+  }
+  f.reg->on_closed(1, true, f.now);
+  f.now += 50s;
+  f.reg->tick(f.now);
+  CHECK(f.reg->gauges().push_registrations == 1);
+  // A reconnect renews it.
+  REQUIRE(push_from(f, 2, 1, "10.0.0.9").ok());
+  f.reg->on_closed(2, true, f.now);
+  f.now += 50s;
+  f.reg->tick(f.now);
+  CHECK(f.reg->gauges().push_registrations == 1);
+  f.now += 10s;
+  f.reg->tick(f.now);
+  CHECK(f.reg->gauges().push_registrations == 0);
+  CHECK(f.reg->counters().push_registrations_expired == 1);
+  CHECK(contact_for(f, 3, 1).status == 410);
+  CHECK(f.reg->gauges().tracked_ips <= 1);  // the owner's record went with it
+}
+
+TEST_CASE("tunnel_registry: every kind of connection counts against its address") {
+  ServerLimits l;
+  l.max_connections_per_ip = 5;
+  Fixture f(l);
+  // Self-paired tunnels: /new and /connect from one address (no pending tunnel remains).
+  REQUIRE(f.open_new(1, 1, "10.5.0.1").ok());
+  REQUIRE(f.open(2, ConnectRequest{kRouting, tid(1)}, "10.5.0.1").ok());
+  REQUIRE(f.open_new(3, 2, "10.5.0.1").ok());
+  REQUIRE(f.open(4, ConnectRequest{kRouting, tid(2)}, "10.5.0.1").ok());
+  REQUIRE(push_from(f, 5, 1, "10.5.0.1").ok());  // and a push listener
+  CHECK(f.reg->gauges().pending_tunnels == 0);
+  CHECK(f.open_new(6, 3, "10.5.0.1").status == 429);
+  CHECK(push_from(f, 7, 2, "10.5.0.1").status == 429);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kConnectionLimit)] == 2);
+  CHECK(f.open_new(8, 3, "10.5.0.2").ok());  // another address is not affected
+  // Closing frees the slots.
+  f.reg->on_closed(1, true, f.now);
+  f.reg->on_closed(5, true, f.now);
+  CHECK(f.open_new(9, 4, "10.5.0.1").ok());
+}
+
+TEST_CASE("tunnel_registry: bytes queued for absent peers are bounded over the whole node") {
+  ServerLimits l;
+  l.max_queued_bytes = 3000;
+  l.max_message_size = 2000;
+  Fixture f(l);
+  REQUIRE(f.open_new(1, 1, "10.0.0.1").ok());
+  REQUIRE(f.open_new(2, 2, "10.0.0.2").ok());
+  f.reg->on_message(1, Bytes(1500, 1), true, f.now);
+  f.reg->on_message(2, Bytes(1400, 2), true, f.now);
+  CHECK(f.reg->gauges().queued_bytes == 2900);
+  CHECK(f.actions().empty());
+  f.reg->on_message(2, Bytes(200, 3), true, f.now);  // would pass 3000 over the node
+  auto acts = f.actions();
+  bool closed = false;
+  for (auto& a : acts) closed |= is_close(a, 2, kClosePolicy);
+  CHECK(closed);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kQueueFull)] == 1);
+  CHECK(f.reg->gauges().queued_bytes == 1500);  // tunnel 2 ended: its queue is freed
+  REQUIRE(f.open_connect(3, 1).ok());           // delivered on the join
+  CHECK(f.reg->gauges().queued_bytes == 0);
+}

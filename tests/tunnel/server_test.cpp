@@ -291,7 +291,7 @@ TEST_CASE("tunnel_server: push channel round trip with client payload and connec
   CHECK(*r2 == Bytes{0x44});
 }
 
-TEST_CASE("tunnel_server: the client follows up to 5 redirects, relative and absolute, re-sending headers") {
+TEST_CASE("tunnel_server: the client follows up to 5 redirects, relative and absolute; headers only to the same origin") {
   Server srv;
   Bytes contact_id = {9, 9, 9};
   ConnectOptions reg = fast();
@@ -313,7 +313,12 @@ TEST_CASE("tunnel_server: the client follows up to 5 redirects, relative and abs
   CHECK(client->info().url == target);
   auto push = decode_push_message(*listener->receive(3s));
   REQUIRE(push.ok());
-  CHECK(push->client_payload == Bytes{0xA1});  // the header survived three redirects
+  // Two same-origin hops carried the header; the hop to another origin (the real server on
+  // another port) did not get it (issue 15 finding 4).
+  CHECK(push->client_payload.empty());
+  auto seen = redirector.requests();
+  REQUIRE(seen.size() >= 3);
+  for (size_t i = 0; i < 3; ++i) CHECK_THAT(seen[i], Catch::Contains("X-caBLE-Client-Payload: A1"));
 
   auto loop = TunnelConnection::connect(base + "/loop", fast());
   REQUIRE_FALSE(loop.ok());
@@ -461,4 +466,43 @@ TEST_CASE("tunnel_server: drain refuses new work, answers /healthz 503, lets tun
   auto t0 = std::chrono::steady_clock::now();
   srv.server->join();
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
+
+// Issue 15 finding 4: a redirect to another host must not receive the push secret or the
+// client payload. Two servers: a redirector, and the "other host" that records what it got.
+TEST_CASE("tunnel_server: secret-bearing headers are not sent to another origin after a redirect") {
+  CannedHttpServer other([](const std::string&) {
+    return std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  });
+  const std::string elsewhere = "ws://127.0.0.1:" + std::to_string(other.port());  // another port: another origin
+  CannedHttpServer redirector([&](const std::string& path) {
+    if (path == "/cable/push/AAAA") return redirect_response(302, elsewhere + "/cable/push/AAAA");
+    if (path == "/cable/contact/AAAA") return redirect_response(307, elsewhere + "/cable/contact/AAAA");
+    if (path == "/same") return redirect_response(302, "/cable/push/BBBB");  // same origin
+    return std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  });
+  const std::string base = "ws://127.0.0.1:" + std::to_string(redirector.port());
+  ConnectOptions push = fast();
+  push.headers = {{"X-caBLE-Push-Secret", "0123456789abcdef0123456789abcdef"}};
+  auto p = TunnelConnection::connect(base + "/cable/push/AAAA", push);
+  REQUIRE_FALSE(p.ok());
+  CHECK(http_status(p.error()) == 404);  // it did reach the other host
+  ConnectOptions contact = fast();
+  contact.headers = {{"X-caBLE-Client-Payload", "A1B2"}};
+  auto c = TunnelConnection::connect(base + "/cable/contact/AAAA", contact);
+  REQUIRE_FALSE(c.ok());
+  auto got = other.requests();
+  REQUIRE(got.size() == 2);
+  for (const auto& r : got) {
+    CHECK(r.find("0123456789abcdef0123456789abcdef") == std::string::npos);
+    CHECK(r.find("A1B2") == std::string::npos);
+    CHECK(r.find("X-caBLE-") == std::string::npos);
+  }
+  // The redirector itself (the origin the caller chose) got them, also after a same-origin hop.
+  auto s = TunnelConnection::connect(base + "/same", push);
+  REQUIRE_FALSE(s.ok());
+  auto mine = redirector.requests();
+  REQUIRE(mine.size() == 4);
+  CHECK_THAT(mine[3], Catch::Contains("/cable/push/BBBB"));
+  CHECK_THAT(mine[3], Catch::Contains("0123456789abcdef0123456789abcdef"));
 }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
@@ -217,6 +218,11 @@ class CannedHttpServer {
   }
   uint16_t port() const { return port_; }
   int connections() const { return connections_; }
+  // Every request head received so far, in order.
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(requests_mu_);
+    return requests_;
+  }
 
  private:
   void loop() {
@@ -234,6 +240,10 @@ class CannedHttpServer {
         ssize_t k = ::recv(c, buf, sizeof buf, 0);
         if (k <= 0) break;
         req.append(buf, static_cast<size_t>(k));
+      }
+      {
+        std::lock_guard<std::mutex> lock(requests_mu_);
+        requests_.push_back(req);
       }
       auto sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
       std::string path = sp1 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -253,6 +263,8 @@ class CannedHttpServer {
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
   std::vector<int> silent_;
+  std::mutex requests_mu_;
+  std::vector<std::string> requests_;
   std::thread thread_;
 };
 
