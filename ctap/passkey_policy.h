@@ -50,6 +50,15 @@ std::string_view rule_name(Rule rule);
 inline std::optional<Rule> rule_of(const Error& e) { return e.as<Rule>(); }
 // Refusals by a passkey profile (as opposed to the WebAuthn checks every RP makes).
 bool is_policy_rule(Rule rule);
+inline bool is_policy_refusal(const Error& e) {
+  auto rule = rule_of(e);
+  return rule && is_policy_rule(*rule);
+}
+// The refusing rule's name, or "" when `e` is not a refusal.
+inline std::string rule_text(const Error& e) {
+  auto rule = rule_of(e);
+  return rule ? std::string(rule_name(*rule)) : std::string();
+}
 
 enum class KeyRestriction { off, allow, block };
 

@@ -18,15 +18,6 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kStage = "kiosk";
 
-bool is_policy_refusal(const Error& e) {
-  auto rule = ctap::rule_of(e);
-  return rule && ctap::is_policy_rule(*rule);
-}
-std::string rule_text(const Error& e) {
-  auto rule = ctap::rule_of(e);
-  return rule ? std::string(ctap::rule_name(*rule)) : "";
-}
-
 VisitOutcome failed(std::string reason) {
   VisitOutcome o;
   o.kind = OutcomeKind::failed;
@@ -200,7 +191,7 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
   if (!reg.ok()) {
     const Error& e = reg.error();
     out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = rule_text(e);
+    out.rule = ctap::rule_text(e);
     out.reason = e.message;
     // Show what was offered (the claim, since it was not accepted).
     if (auto mc = ctap::MakeCredentialResponse::decode(response.subspan(1)); mc.ok()) {
@@ -213,7 +204,7 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
         out.passkey = v;
       }
     }
-    if (!is_policy_refusal(e)) out.profile.clear();
+    if (!ctap::is_policy_refusal(e)) out.profile.clear();
     return out;
   }
   if (c.new_account) {
@@ -255,12 +246,12 @@ VisitOutcome KioskRelyingParty::finish_sign_in(const Ceremony& c, ByteView respo
   if (!result.ok()) {
     const Error& e = result.error();
     out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = rule_text(e);
+    out.rule = ctap::rule_text(e);
     out.reason = e.message;
     if (seen) {
       out.user_name = seen->second.name;
       out.display_name = seen->second.display_name;
-      if (is_policy_refusal(e)) out.profile = profile_of(seen->second).name;
+      if (ctap::is_policy_refusal(e)) out.profile = profile_of(seen->second).name;
       out.passkey = view_of(seen->first);
     }
     return out;

@@ -12,13 +12,6 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kStage = "website";
 
-bool is_policy_rule(int code) {
-  return code >= static_cast<int>(ctap::Rule::policy_passkey_types) &&
-         code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
-}
-bool is_rule(int code) {
-  return code >= static_cast<int>(ctap::Rule::malformed) && code <= static_cast<int>(ctap::Rule::policy_blocked_aaguids);
-}
 
 VisitOutcome failed(std::string reason) {
   VisitOutcome o;
@@ -168,11 +161,11 @@ VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const js
   out.profile = profile;
   if (!reg.ok()) {
     const Error& e = reg.error();
-    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = ctap::rule_text(e);
     out.reason = e.message;
     out.passkey = offered(credential, table_);
-    if (!is_policy_rule(e.code)) out.profile.clear();
+    if (!ctap::is_policy_refusal(e)) out.profile.clear();
     return out;
   }
   if (p.new_account) {
@@ -212,13 +205,13 @@ VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
   VisitOutcome out;
   if (!result.ok()) {
     const Error& e = result.error();
-    out.kind = is_rule(e.code) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = is_rule(e.code) ? std::string(ctap::rule_name(e.code)) : "";
+    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = ctap::rule_text(e);
     out.reason = e.message;
     if (seen) {
       out.user_name = seen->second.name;
       out.display_name = seen->second.display_name;
-      if (is_policy_rule(e.code)) out.profile = seen_profile;
+      if (ctap::is_policy_refusal(e)) out.profile = seen_profile;
       out.passkey = view_of(seen->first);
     }
     return out;

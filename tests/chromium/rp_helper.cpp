@@ -42,7 +42,8 @@ struct Session {
 };
 
 json refusal(const Error& e) {
-  return json{{"ok", false}, {"rule", std::string(rule_name(e.code))}, {"error", e.message}};
+  auto rule = rule_of(e);
+  return json{{"ok", false}, {"rule", rule ? std::string(rule_name(*rule)) : "unknown"}, {"error", e.message}};
 }
 
 json handle(Session& s, const json& req) {

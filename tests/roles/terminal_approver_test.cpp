@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/printable.h"
 #include "roles/terminal_approver.h"
 
 using namespace hybrid;
@@ -107,8 +108,8 @@ TEST_CASE("ctap terminal approver: PIN, account picker, timeout, no terminal") {
   CHECK_FALSE(nowhere.approve_presence(kRp, nullptr));
 }
 
-TEST_CASE("ctap terminal approver: printable() strips control characters and shortens") {
-  CHECK(printable("a\x1b]0;title\x07" "b") == "a]0;titleb");
-  CHECK(printable(std::string(100, 'x'), 10) == std::string(10, 'x') + "…");
-  CHECK(printable("naïve") == "naïve");
+TEST_CASE("terminal approver: the hybrid::printable() it uses strips control characters and shortens") {
+  CHECK(hybrid::printable("a\x1b]0;title\x07" "b") == "a]0;titleb");
+  CHECK(hybrid::printable(std::string(100, 'x'), 10) == std::string(10, 'x') + "…");
+  CHECK(hybrid::printable("naïve") == "naïve");
 }
