@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -177,8 +178,12 @@ TEST_CASE("an authenticator needs a tunnel and a store") {
 }
 
 TEST_CASE("linked phones: none in a missing file, an error naming a broken one") {
+  // A directory of our own that does not exist (forget_linked_phone may create it, as the
+  // link store creates its directory; it is removed at the end).
+  const std::string missing_dir = "/tmp/hybrid-lib-api-absent-" + std::to_string(::getpid());
+  const std::string missing = missing_dir + "/linked-phones.json";
   char* error = nullptr;
-  char* json = hybrid_linked_phones_json("/nonexistent-dir/linked-phones.json", &error);
+  char* json = hybrid_linked_phones_json(missing.c_str(), &error);
   REQUIRE(json != nullptr);
   CHECK(std::string(json) == "[]");
   hybrid_free(json);
@@ -193,11 +198,12 @@ TEST_CASE("linked phones: none in a missing file, an error naming a broken one")
   hybrid_free(error);
 
   std::vector<hybrid::api::LinkedPhone> phones{{"x", "y", "z", 1}};
-  CHECK(hybrid::api::linked_phones("/nonexistent-dir/linked-phones.json", phones));
+  CHECK(hybrid::api::linked_phones(missing, phones));
   CHECK(phones.empty());
-  auto st = hybrid::api::forget_linked_phone("/nonexistent-dir/linked-phones.json", "nobody");
+  auto st = hybrid::api::forget_linked_phone(missing, "nobody");
   CHECK(st.failure == hybrid::api::kInvalidInput);
   CHECK(st.message.find("nobody") != std::string::npos);
+  std::filesystem::remove_all(missing_dir);
 }
 
 // The three parts of the C++ API together, in one process: a TunnelNode, a Ceremony and an
