@@ -9,25 +9,13 @@
 #include "ble/bluez_objects.h"
 #include "ble/bluez_radio.h"
 #include "ble/sdbus.h"
+#include "ble/rfkill.h"
 
 namespace hybrid::ble {
 namespace {
 
 constexpr const char* kBluez = "org.bluez";
 
-bool sysfs_rfkill_blocked(const std::string& adapter) {
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::path("/sys/class/bluetooth") / adapter;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().rfind("rfkill", 0) != 0) continue;
-    for (const char* f : {"soft", "hard"}) {
-      std::ifstream in(entry.path() / f);
-      int v = 0;
-      if (in >> v && v != 0) return true;
-    }
-  }
-  return false;
-}
 
 // Calls and waits; a broken connection is reported as an error reply of our own naming.
 ProbedCall run(sd_bus* bus, sdbus::MessagePtr msg, std::chrono::milliseconds timeout, sdbus::MessagePtr* reply_out) {

@@ -18,6 +18,7 @@
 #include "ble/bluez_errors.h"
 #include "ble/bluez_objects.h"
 #include "ble/sdbus.h"
+#include "ble/rfkill.h"
 
 namespace hybrid::ble {
 
@@ -38,20 +39,6 @@ std::string adapter_path_for(const std::string& wanted) {
   return "/org/bluez/" + wanted;
 }
 
-// The kernel's rfkill state for a local adapter (only meaningful on the real system bus).
-bool sysfs_rfkill_blocked(const std::string& adapter) {
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::path("/sys/class/bluetooth") / adapter;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().rfind("rfkill", 0) != 0) continue;
-    for (const char* f : {"soft", "hard"}) {
-      std::ifstream in(entry.path() / f);
-      int v = 0;
-      if (in >> v && v != 0) return true;
-    }
-  }
-  return false;
-}
 
 // One connection to BlueZ, with the adapter resolved and powered.
 struct Connection {
