@@ -199,6 +199,11 @@ struct Client {
   void with_phone(const std::string& tunnel_base, PhoneScript script) {
     phone = std::make_unique<ScriptedPhone>(air, tunnel_base, script);
   }
+  // The phone and this client both on `server`.
+  void through(const Server& server, PhoneScript script) {
+    options.tunnel_override = server.url();
+    with_phone(server.url(), script);
+  }
   void request_stop_soon() {
     stopper = std::thread([this] {
       std::this_thread::sleep_for(300ms);  // well inside the stage
@@ -220,6 +225,13 @@ struct Client {
   bool saw(Stage s) {
     std::lock_guard lock(mu);
     return std::find(stages.begin(), stages.end(), s) != stages.end();
+  }
+  // A stop requested shortly after `at` ends the run promptly, before `never`.
+  void check_stop_after(Stage at, Stage never) {
+    stop_at = at;
+    auto r = run();
+    check_cancelled_promptly(r);
+    CHECK_FALSE(saw(never));
   }
   // The stop ended the run promptly and left nothing running.
   void check_cancelled_promptly(const Result<ClientTransactionResult>& r) {
@@ -302,10 +314,7 @@ TEST_CASE("stage advert: no phone, Bluetooth off, the overall deadline, and a st
   }
   SECTION("a stop while scanning → cancelled, the scan stopped") {
     Client c;
-    c.stop_at = Stage::qr_shown;
-    auto r = c.run();
-    c.check_cancelled_promptly(r);
-    CHECK_FALSE(c.saw(Stage::advert_seen));
+    c.check_stop_after(Stage::qr_shown, Stage::advert_seen);
   }
 }
 
@@ -333,10 +342,7 @@ TEST_CASE("stage contact sent (linked): refused, unreachable, and a stop while c
     SilentListener silent;
     Client c;
     c.options.linked_phone = some_link(silent.url());
-    c.stop_at = Stage::contacting_phone;
-    auto r = c.run();
-    c.check_cancelled_promptly(r);
-    CHECK_FALSE(c.saw(Stage::tunnel_connected));
+    c.check_stop_after(Stage::contacting_phone, Stage::tunnel_connected);
   }
 }
 
@@ -377,9 +383,8 @@ TEST_CASE("stage handshake: a silent phone, a phone that breaks it or hangs up, 
   Server server;
   SECTION("the phone never answers → timeout (the transaction's deadline)") {
     Client c;
-    c.options.tunnel_override = server.url();
     c.options.timeout = 1500ms;
-    c.with_phone(server.url(), PhoneScript::silent);
+    c.through(server, PhoneScript::silent);
     auto r = c.run();
     CHECK(failure_kind(r) == ClientFailure::timeout);
     CHECK(c.saw(Stage::tunnel_connected));
@@ -388,25 +393,19 @@ TEST_CASE("stage handshake: a silent phone, a phone that breaks it or hangs up, 
   }
   SECTION("the phone answers with noise → handshake") {
     Client c;
-    c.options.tunnel_override = server.url();
-    c.with_phone(server.url(), PhoneScript::garbage);
+    c.through(server, PhoneScript::garbage);
     CHECK(failure_kind(c.run()) == ClientFailure::handshake);
     CHECK(c.phone->wait_tunnel_ended(kPrompt));
   }
   SECTION("the phone hangs up → phone_closed") {
     Client c;
-    c.options.tunnel_override = server.url();
-    c.with_phone(server.url(), PhoneScript::hang_up);
+    c.through(server, PhoneScript::hang_up);
     CHECK(failure_kind(c.run()) == ClientFailure::phone_closed);
   }
   SECTION("a stop while waiting for the phone's handshake → cancelled, the tunnel closed") {
     Client c;
-    c.options.tunnel_override = server.url();
-    c.with_phone(server.url(), PhoneScript::silent);
-    c.stop_at = Stage::tunnel_connected;
-    auto r = c.run();
-    c.check_cancelled_promptly(r);
-    CHECK_FALSE(c.saw(Stage::handshake_done));
+    c.through(server, PhoneScript::silent);
+    c.check_stop_after(Stage::tunnel_connected, Stage::handshake_done);
   }
 }
 
@@ -414,28 +413,22 @@ TEST_CASE("stage CTAP: no answer, a hang-up, and a stop while the person decides
   Server server;
   SECTION("no answer → timeout") {
     Client c;
-    c.options.tunnel_override = server.url();
     c.options.timeout = 2s;
-    c.with_phone(server.url(), PhoneScript::no_answer);
+    c.through(server, PhoneScript::no_answer);
     CHECK(failure_kind(c.run()) == ClientFailure::timeout);
     CHECK(c.saw(Stage::waiting_for_user));
     CHECK(c.phone->got_ctap_request());
   }
   SECTION("the phone hangs up on the request → phone_closed") {
     Client c;
-    c.options.tunnel_override = server.url();
-    c.with_phone(server.url(), PhoneScript::hang_up_on_ctap);
+    c.through(server, PhoneScript::hang_up_on_ctap);
     CHECK(failure_kind(c.run()) == ClientFailure::phone_closed);
     CHECK(c.saw(Stage::waiting_for_user));
   }
   SECTION("a stop while waiting for the user → cancelled, the tunnel closed") {
     Client c;
-    c.options.tunnel_override = server.url();
-    c.with_phone(server.url(), PhoneScript::no_answer);
-    c.stop_at = Stage::waiting_for_user;
-    auto r = c.run();
-    c.check_cancelled_promptly(r);
-    CHECK_FALSE(c.saw(Stage::done));
+    c.through(server, PhoneScript::no_answer);
+    c.check_stop_after(Stage::waiting_for_user, Stage::done);
   }
 }
 
