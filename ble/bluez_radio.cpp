@@ -340,32 +340,30 @@ BluezRadio::BluezRadio(BluezRadioOptions options) : options_(std::move(options))
   if (address_.empty()) {
     if (const char* env = std::getenv(kDbusAddressEnv); env && *env) address_ = env;
   }
-  cancel_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (cancel_fd_ < 0) throw std::runtime_error("eventfd failed");
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
 }
 
 BluezRadio::~BluezRadio() {
   stop_advertising();
-  close(cancel_fd_);
-}
-
-void BluezRadio::cancel() {
-  cancel_requested_.store(true);
-  uint64_t one = 1;
-  ssize_t n = write(cancel_fd_, &one, sizeof one);  // async-signal-safe
-  (void)n;
-}
-
-bool BluezRadio::take_cancel() {
-  uint64_t v = 0;
-  ssize_t n = read(cancel_fd_, &v, sizeof v);  // drain (non-blocking)
-  (void)n;
-  return cancel_requested_.exchange(false);
+  close(wake_fd_);
 }
 
 Status BluezRadio::listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
-                          std::chrono::milliseconds timeout) {
-  if (take_cancel()) return radio_error(RadioError::cancelled, "BLE scan cancelled");
+                          std::chrono::milliseconds timeout, std::stop_token stop) {
+  auto stopped = [this, &stop] {
+    uint64_t v = 0;
+    ssize_t n = read(wake_fd_, &v, sizeof v);  // drain (non-blocking)
+    (void)n;
+    return stop.stop_requested();
+  };
+  if (stopped()) return radio_error(RadioError::cancelled, "BLE scan cancelled");
+  // Wakes the waits below (D-Bus calls, the scan loop) when `stop` is requested.
+  std::stop_callback wake_on_stop(stop, [fd = wake_fd_] {
+    uint64_t one = 1;
+    ssize_t n = write(fd, &one, sizeof one);
+    (void)n;
+  });
   auto started = Clock::now();
   HYBRID_TRY(Connection c, open_connection(address_));
   sd_bus* bus = c.bus.get();
@@ -399,11 +397,11 @@ Status BluezRadio::listen(const std::function<bool(const ServiceDataEvent&)>& on
 
   bool cancelled = false;
   auto on_wake = [&] {
-    if (!take_cancel()) return false;
+    if (!stopped()) return false;
     cancelled = true;
     return true;
   };
-  Caller caller(c, options_.call_timeout, cancel_fd_, on_wake);
+  Caller caller(c, options_.call_timeout, wake_fd_, on_wake);
   HYBRID_TRY_STATUS(resolve_adapter(c, caller, options_, is_system_bus(address_), false));
   {
     auto m = sdbus::new_method_call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -476,13 +474,13 @@ Status BluezRadio::listen(const std::function<bool(const ServiceDataEvent&)>& on
       }
     }
     if (st.fatal) return *st.fatal;
-    if (cancelled || take_cancel()) return radio_error(RadioError::cancelled, "BLE scan cancelled");
+    if (cancelled || stopped()) return radio_error(RadioError::cancelled, "BLE scan cancelled");
     if (Clock::now() >= deadline) {
       log::debug("ble", "scan timed out; {} caBLE and {} other service-data entries seen", seen,
                  st.other_service_data);
       return no_advert_error(timeout, seen);
     }
-    auto w = sdbus::wait(bus, deadline, cancel_fd_);
+    auto w = sdbus::wait(bus, deadline, wake_fd_);
     if (!w) return radio_error(RadioError::dbus_failure, w.error().message);
   }
 }

@@ -43,10 +43,9 @@ class BluezRadio : public Radio {
   BluezRadio& operator=(const BluezRadio&) = delete;
 
   Status listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
-                std::chrono::milliseconds timeout) override;
+                std::chrono::milliseconds timeout, std::stop_token stop = {}) override;
   Status start_advertising(ByteView service_data) override;
   void stop_advertising() override;
-  void cancel() override;
 
   // The bus address in use ("" = the system bus).
   const std::string& dbus_address() const { return address_; }
@@ -55,12 +54,10 @@ class BluezRadio : public Radio {
 
  private:
   struct Advertiser;
-  bool take_cancel();  // consumes a pending cancel(); also drains the wake-up fd
 
   BluezRadioOptions options_;
   std::string address_;
-  int cancel_fd_ = -1;
-  std::atomic<bool> cancel_requested_{false};
+  int wake_fd_ = -1;  // written when a listen()'s stop token is triggered
   mutable std::mutex advertiser_mu_;
   std::unique_ptr<Advertiser> advertiser_;
 };

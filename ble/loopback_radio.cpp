@@ -42,10 +42,14 @@ LoopbackRadio::LoopbackRadio(std::shared_ptr<LoopbackAir> air, std::string addre
 LoopbackRadio::~LoopbackRadio() { stop_advertising(); }
 
 Status LoopbackRadio::listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
-                             std::chrono::milliseconds timeout) {
-  if (cancel_requested_.exchange(false)) {
-    return radio_error(RadioError::cancelled, "BLE scan cancelled");
-  }
+                             std::chrono::milliseconds timeout, std::stop_token stop) {
+  if (stop.stop_requested()) return radio_error(RadioError::cancelled, "BLE scan cancelled");
+  // Taking the lock once orders the stop request before a listener's check-then-wait, so
+  // the wake-up cannot be lost.
+  std::stop_callback wake_on_stop(stop, [air = air_.get()] {
+    { std::lock_guard lock(air->mu_); }
+    air->cv_.notify_all();
+  });
   LoopbackAir::Listener me;
   int id = 0;
   {
@@ -67,7 +71,7 @@ Status LoopbackRadio::listen(const std::function<bool(const ServiceDataEvent&)>&
   Status result = no_advert_error(timeout, 0);
   std::unique_lock lock(air_->mu_);
   for (;;) {
-    if (cancel_requested_.exchange(false)) {
+    if (stop.stop_requested()) {
       result = radio_error(RadioError::cancelled, "BLE scan cancelled");
       break;
     }
@@ -109,13 +113,5 @@ Status LoopbackRadio::start_advertising(ByteView service_data) {
 }
 
 void LoopbackRadio::stop_advertising() { air_->stop_broadcast(address_); }
-
-void LoopbackRadio::cancel() {
-  cancel_requested_.store(true);
-  // Taking the lock once orders the flag before a listener's check-then-wait, so the
-  // wake-up cannot be lost. (Thread-safe; unlike BluezRadio, not async-signal-safe.)
-  { std::lock_guard lock(air_->mu_); }
-  air_->cv_.notify_all();
-}
 
 }  // namespace hybrid::ble

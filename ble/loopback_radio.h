@@ -61,15 +61,13 @@ class LoopbackRadio : public Radio {
   ~LoopbackRadio() override;
 
   Status listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
-                std::chrono::milliseconds timeout) override;
+                std::chrono::milliseconds timeout, std::stop_token stop = {}) override;
   Status start_advertising(ByteView service_data) override;
   void stop_advertising() override;
-  void cancel() override;
 
  private:
   std::shared_ptr<LoopbackAir> air_;
   std::string address_;
-  std::atomic<bool> cancel_requested_{false};
 };
 
 }  // namespace hybrid::ble

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -43,7 +44,7 @@ enum class RadioError : int {
   permission_denied = 5,  // D-Bus policy or BlueZ refused the call
   discovery_busy = 6,     // BlueZ/the controller refused to start a scan: one is running
   no_advert_timeout = 7,  // no advert was accepted before the timeout
-  cancelled = 8,          // cancel() was called
+  cancelled = 8,          // the listen()'s stop token asked it to stop
   dbus_failure = 9,       // the bus is unreachable or a call failed unexpectedly
   advertising_rejected = 10,  // BlueZ refused the advertisement (too long, too many, …)
 };
@@ -64,25 +65,22 @@ class Radio {  // one per process
  public:
   virtual ~Radio() = default;
 
-  // Scans until the callback returns true (match found), the timeout expires, or cancel().
-  // The callback gets every service-data payload under 0xFFF9/0xFDE2 of ANY length (the
+  // Scans until the callback returns true (match found), the timeout expires, or `stop` is
+  // requested (then: a `cancelled` error, promptly; at once if it was requested before the
+  // call). The callback gets every service-data payload under 0xFFF9/0xFDE2 of ANY length (the
   // caller decides; the hybrid core only accepts exactly 20 bytes), including repeated
   // adverts from the same address with new data. Adverts cached before the scan started
   // are not reported (a linked phone's old advert would still decrypt). The callback runs
-  // on the thread that called listen() and must not call back into the radio (except
-  // cancel()). Discovery is always stopped on return. One listen() at a time per radio.
+  // on the thread that called listen() and must not call back into the radio. Discovery is
+  // always stopped on return. One listen() at a time per radio. Every implementation
+  // defaults `stop` to a token that never stops.
   virtual Status listen(const std::function<bool(const ServiceDataEvent&)>& on_advert,
-                        std::chrono::milliseconds timeout) = 0;
+                        std::chrono::milliseconds timeout, std::stop_token stop = {}) = 0;
 
   // Starts advertising 0xFFF9 service data (20 bytes) until stop_advertising()/destruction.
   // Calling it again replaces the advert (a new advertisement is registered).
   virtual Status start_advertising(ByteView service_data) = 0;
   virtual void stop_advertising() = 0;
-
-  // Thread-safe and async-signal-safe: makes a running listen() return a `cancelled`
-  // error. A cancel() while no listen() runs makes the next listen() return `cancelled`
-  // at once, so that a Ctrl-C arriving just before the scan starts is not lost.
-  virtual void cancel() = 0;
 };
 
 }  // namespace hybrid::ble

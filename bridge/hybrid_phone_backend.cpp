@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <stop_token>
 #include <vector>
 
 #include "base/log.h"
@@ -18,6 +19,7 @@
 #include "base/atomic_file.h"
 #include "qr/render.h"
 #include "roles/link_store.h"
+#include "roles/linked_then_qr.h"
 
 extern char** environ;
 
@@ -121,10 +123,9 @@ bool stderr_is_journal() {
 }
 
 struct HybridPhoneBackend::Job {
+  std::stop_source stop;  // cancel(): every stage of every attempt of this job stops
   std::mutex mutex;
-  std::atomic<bool> cancelled{false};
-  roles::ClientTransaction* transaction = nullptr;  // the attempt in progress, for cancel()
-  bool qr_visible = false;
+  bool qr_visible = false;  // guarded by mutex
 };
 
 HybridPhoneBackend::HybridPhoneBackend(HybridPhoneBackendOptions options) : options_(std::move(options)) {
@@ -177,7 +178,7 @@ void HybridPhoneBackend::start(Bytes ctap_request, PhoneDone done) {
     // The bridge starts a request only after cancelling the last one; let that one finish
     // (scan stopped, tunnel closed) before this one scans.
     if (previous.joinable()) previous.join();
-    PhoneResponse response = job->cancelled ? PhoneResponse(phone_error(PhoneError::cancelled, "cancelled"))
+    PhoneResponse response = job->stop.stop_requested() ? PhoneResponse(phone_error(PhoneError::cancelled, "cancelled"))
                                             : run(*job, request);
     if (response) {
       log::info(kStage, "the phone answered with CTAP status 0x{:02x} ({} bytes)", (*response)[0], response->size());
@@ -194,10 +195,7 @@ void HybridPhoneBackend::cancel() {
     std::lock_guard lock(mutex_);
     job = current_;
   }
-  if (!job) return;
-  std::lock_guard lock(job->mutex);
-  job->cancelled = true;
-  if (job->transaction) job->transaction->cancel();
+  if (job) job->stop.request_stop();
 }
 
 PhoneResponse HybridPhoneBackend::run(Job& job, const Bytes& ctap_request) {
@@ -218,39 +216,35 @@ PhoneResponse HybridPhoneBackend::run(Job& job, const Bytes& ctap_request) {
     }
   }
 
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool use_link = attempt == 0 && linked.has_value();
-    if (attempt == 1 && !linked) break;
-    if (job.cancelled) return phone_error(PhoneError::cancelled, "cancelled");
-    if (Clock::now() >= deadline) return phone_error(PhoneError::timeout, "no time left for a QR code");
-
-    auto result = run_attempt(job, ctap_request, use_link ? linked : std::nullopt, deadline);
-    if (result) {
-      if (result->linking) {
-        auto name = links.add(*result->linking, result->domain_id, options_.tunnel_override);
-        if (name) {
-          log::info(kStage, "linked this phone as \"{}\": start the bridge with --phone \"{}\" to skip the QR code",
-                    *name, *name);
-        } else {
-          log::warn(kStage, "could not store the linked phone: {}", name.error().message);
-        }
-      }
-      return concat(Bytes{result->ctap_status}, result->ctap_body);
-    }
-    auto failure = roles::failure_or_internal(result.error());
-    if (job.cancelled) failure = roles::ClientFailure::cancelled;
-    if (use_link && failure == roles::ClientFailure::link_gone) {
-      auto forgot = links.forget(linked->name);
-      if (forgot && *forgot) log::warn(kStage, "forgot the linked phone \"{}\": it was unlinked", linked->name);
-    }
-    if (use_link && roles::linked_falls_back_to_qr(failure)) {
+  roles::LinkedThenQr plan;
+  plan.linked_phone = linked;
+  plan.links = &links;
+  plan.attempt = [&](const std::optional<roles::LinkRecord>& phone) -> Result<roles::ClientTransactionResult> {
+    if (Clock::now() >= deadline) return Error{roles::ClientFailure::timeout, "no time left for a QR code"};
+    return run_attempt(job, ctap_request, phone, deadline);
+  };
+  plan.on_linked_failure = [](const roles::LinkedAttemptFailure& f) {
+    if (f.forgotten) log::warn(kStage, "forgot the linked phone \"{}\": it was unlinked", f.phone.name);
+    if (f.falls_back) {
       log::warn(kStage, "the linked phone \"{}\" could not be reached ({}: {}); falling back to a QR code",
-                linked->name, roles::failure_name(failure), result.error().message);
-      continue;
+                f.phone.name, roles::failure_name(f.failure), f.error.message);
     }
+  };
+  auto result = roles::run_linked_then_qr(plan, job.stop.get_token());
+  if (!result) {
+    auto failure = job.stop.stop_requested() ? roles::ClientFailure::cancelled : roles::failure_or_internal(result.error());
     return phone_error(phone_error_for(failure), result.error().message);
   }
-  return phone_error(PhoneError::other, "no transaction was attempted");
+  if (result->linking) {
+    auto name = links.add(*result->linking, result->domain_id, options_.tunnel_override);
+    if (name) {
+      log::info(kStage, "linked this phone as \"{}\": start the bridge with --phone \"{}\" to skip the QR code",
+                *name, *name);
+    } else {
+      log::warn(kStage, "could not store the linked phone: {}", name.error().message);
+    }
+  }
+  return concat(Bytes{result->ctap_status}, result->ctap_body);
 }
 
 Result<roles::ClientTransactionResult> HybridPhoneBackend::run_attempt(
@@ -279,25 +273,19 @@ Result<roles::ClientTransactionResult> HybridPhoneBackend::run_attempt(
   o.on_progress = [this, &job, make_credential](const roles::ClientProgress& p) {
     log::info(kStage, "[{:.1f}s] {}{}{}", p.elapsed.count() / 1000.0, roles::stage_name(p.stage),
               p.detail.empty() ? "" : ": ", p.detail);
-    if (p.stage == roles::Stage::qr_shown && !job.cancelled) {
+    if (p.stage == roles::Stage::qr_shown && !job.stop.stop_requested()) {
       show_qr(p.qr_url, make_credential);
       std::lock_guard lock(job.mutex);
       job.qr_visible = true;
     }
   };
 
-  roles::ClientTransaction transaction(*radio, o);
-  {
-    std::lock_guard lock(job.mutex);
-    job.transaction = &transaction;
-    if (job.cancelled) transaction.cancel();  // cancel() came between the check and here
-  }
   if (linked) log::info(kStage, "asking the linked phone \"{}\"", linked->name);
-  auto result = transaction.run(ctap_request[0], ByteView(ctap_request).subspan(1));
+  auto result = roles::ClientTransaction(*radio, o).run(ctap_request[0], ByteView(ctap_request).subspan(1),
+                                                        job.stop.get_token());
   bool was_visible = false;
   {
     std::lock_guard lock(job.mutex);
-    job.transaction = nullptr;
     was_visible = job.qr_visible;
     job.qr_visible = false;
   }

@@ -66,8 +66,8 @@ class HybridPhoneBackend : public PhoneBackend {
   // Returns at once; `done` runs exactly once, on the worker thread. A transaction started
   // right after a cancel() waits for the cancelled one to wind down first.
   void start(Bytes ctap_request, PhoneDone done) override;
-  // ClientTransaction::cancel() on the transaction in progress (scan stopped, tunnel
-  // closed); its `done` then gets PhoneError::cancelled.
+  // Requests a stop of the transaction in progress (scan stopped, tunnel closed, no QR
+  // code after a linked phone); its `done` then gets PhoneError::cancelled.
   void cancel() override;
 
  private:

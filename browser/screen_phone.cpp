@@ -189,7 +189,6 @@ void ScreenPhone::stop() {
     std::lock_guard lock(impl_->runner_mu);
     if (impl_->runner) impl_->runner->cancel();
   }
-  impl_->radio->cancel();
   if (thread_.joinable()) thread_.join();
 }
 

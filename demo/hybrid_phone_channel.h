@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 
 #include "ble/radio.h"
@@ -34,7 +35,7 @@ class HybridPhoneChannel : public PhoneChannel {
   ble::Radio& radio_;
   HybridChannelOptions options_;
   std::mutex mu_;
-  roles::ClientTransaction* running_ = nullptr;
+  std::stop_source* running_ = nullptr;  // the exchange in progress, for cancel()
   bool cancel_pending_ = false;
 };
 

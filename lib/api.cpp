@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <mutex>
+#include <stop_token>
 
 #include "base/build_info.h"
 #include "ble/bluez_radio.h"
@@ -69,9 +69,7 @@ struct Ceremony::Impl {
   bool registration = false;
   std::string options_json;
   ClientOptions options;
-  std::mutex mutex;
-  roles::ClientTransaction* running = nullptr;  // guarded by mutex
-  bool cancelled = false;                       // guarded by mutex
+  std::stop_source stop;  // cancel(): before or during run()
 
   CeremonyResult run();
 };
@@ -96,9 +94,7 @@ Ceremony Ceremony::registration(std::string options_json, ClientOptions options)
 
 void Ceremony::cancel() {
   if (!impl_) return;
-  std::lock_guard lock(impl_->mutex);
-  impl_->cancelled = true;
-  if (impl_->running) impl_->running->cancel();
+  impl_->stop.request_stop();
 }
 
 CeremonyResult Ceremony::run() {
@@ -168,17 +164,8 @@ CeremonyResult Ceremony::Impl::run() {
   ro.adapter = options.adapter;
   ro.power_on = options.power_on;
   ble::BluezRadio radio(ro);
-  roles::ClientTransaction tx(radio, o);
-  {
-    std::lock_guard lock(mutex);
-    if (cancelled) return {fail(kCancelled, "cancelled"), {}, {}};
-    running = &tx;
-  }
-  auto r = tx.run(request[0], ByteView(request).subspan(1));
-  {
-    std::lock_guard lock(mutex);
-    running = nullptr;
-  }
+  if (stop.stop_requested()) return {fail(kCancelled, "cancelled"), {}, {}};
+  auto r = roles::ClientTransaction(radio, o).run(request[0], ByteView(request).subspan(1), stop.get_token());
   if (!r) {
     auto f = roles::failure_of(r.error()).value_or(roles::ClientFailure::internal);
     return {fail(static_cast<int>(f), r.error().message), {}, {}};
@@ -293,7 +280,6 @@ AuthenticatorResult Authenticator::serve_qr(const std::string& qr_url) {
 void Authenticator::cancel() {
   if (!impl_) return;
   impl_->runner.cancel();
-  impl_->radio.cancel();
 }
 
 // ---- TunnelNode -------------------------------------------------------------------------

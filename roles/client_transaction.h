@@ -1,16 +1,19 @@
 // The PC's side of one hybrid transaction, wired end to end: QR code (or a linked phone),
 // BLE advert through a Radio, the tunnel through the tunnel client, the Noise handshake
 // and one CTAP command through ClientSession. Used by `hybrid sign-in`/`register`, the
-// kiosk and the security-key bridge. Blocking (run it on its own thread); every wait has a
-// deadline; cancel() from any thread ends it promptly and cleanly (discovery stopped,
-// tunnel closed).
+// kiosk and the security-key bridge. Blocking (run it on its own thread). It runs as named
+// stages (client_transaction.cpp: choose path, announce, advert, tunnel, handshake, CTAP),
+// each with a deadline; one std::stop_token, requested from any thread, ends whichever
+// stage runs promptly and cleanly (discovery stopped, tunnel closed) with `cancelled`.
+// A linked phone that cannot be reached is retried with a QR code by
+// roles/linked_then_qr.h, not here.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "ble/radio.h"
@@ -45,8 +48,9 @@ struct ClientTransactionOptions {
   // "ws://127.0.0.1:PORT" (or wss://host) replaces it (tests, private servers).
   std::string tunnel_override;
   std::string ca_file;  // trust these CAs instead of the system store
-  std::chrono::milliseconds timeout{120000};        // the whole transaction
-  std::chrono::milliseconds advert_timeout{60000};  // BLE scan
+  // The whole transaction; the handshake and CTAP stages have what is left of it.
+  std::chrono::milliseconds timeout{120000};
+  std::chrono::milliseconds advert_timeout{60000};  // the advert stage (BLE scan)
   std::chrono::milliseconds connect_timeout{15000};  // each tunnel connection
   // After the answer, how long to wait for a late linking Update (QR flow only, when the
   // QR offered linking and none arrived yet).
@@ -76,11 +80,10 @@ class ClientTransaction {
   ~ClientTransaction();
 
   // Runs the whole transaction and sends `ctap_command` ‖ `ctap_params` (one command).
-  // A CTAP error status from the phone is a result, not an Error.
-  Result<ClientTransactionResult> run(uint8_t ctap_command, ByteView ctap_params);
-
-  // From any thread (or a signal handler via a flag + this): ends run() with `cancelled`.
-  void cancel();
+  // A CTAP error status from the phone is a result, not an Error. A stop requested on
+  // `stop` (from any thread; a signal handler goes through app/interrupt_watcher.h) ends
+  // it with `cancelled`; a token stopped before the call ends it before anything starts.
+  Result<ClientTransactionResult> run(uint8_t ctap_command, ByteView ctap_params, std::stop_token stop);
 
  private:
   struct Impl;

@@ -531,7 +531,8 @@ void ClientConnection::close(uint16_t code) {
 // ---- TunnelConnection ------------------------------------------------------------------
 
 Result<std::unique_ptr<TunnelConnection>> TunnelConnection::connect(const std::string& url,
-                                                                    const ConnectOptions& options) {
+                                                                    const ConnectOptions& options,
+                                                                    std::stop_token stop) {
   std::unique_ptr<TunnelConnection> tc(new TunnelConnection());
   HYBRID_TRY(tc->context_, ClientContext::create(ClientContextOptions{options.ca_file}));
   auto inbox = tc->inbox_;
@@ -552,11 +553,18 @@ Result<std::unique_ptr<TunnelConnection>> TunnelConnection::connect(const std::s
     inbox->cv.notify_all();
   };
   tc->conn_ = tc->context_->open(url, options, events);
+  std::stop_callback wake_on_stop(stop, [inbox] {
+    { std::lock_guard<std::mutex> lock(inbox->mu); }  // orders the stop before the wait's check
+    inbox->cv.notify_all();
+  });
   std::unique_lock<std::mutex> lock(inbox->mu);
   // The context enforces options.timeout itself; the margin only guards against a bug.
   bool woke = inbox->cv.wait_for(lock, options.timeout + std::chrono::seconds(2),
-                                 [&] { return inbox->opened || inbox->ended; });
+                                 [&] { return inbox->opened || inbox->ended || stop.stop_requested(); });
   if (!woke) return client_error(ClientErrorCode::kTimeout, "connecting to " + url + " timed out");
+  if (stop.stop_requested() && !inbox->opened && !inbox->ended) {
+    return client_error(ClientErrorCode::kClosedLocally, "connecting to " + url + " was stopped");
+  }
   if (!inbox->opened) return *inbox->ended;
   tc->info_ = *inbox->opened;
   return tc;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -131,8 +132,10 @@ class ClientContext {
 // Blocking helper over a private ClientContext.
 class TunnelConnection {
  public:
+  // A stop requested on `stop` before the upgrade ends the attempt at once (kClosedLocally).
   static Result<std::unique_ptr<TunnelConnection>> connect(const std::string& url,
-                                                           const ConnectOptions& options = {});
+                                                           const ConnectOptions& options = {},
+                                                           std::stop_token stop = {});
   ~TunnelConnection();
 
   const OpenInfo& info() const { return info_; }

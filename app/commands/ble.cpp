@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <stop_token>
 
 #include "base/json_text.h"
 #include "app/command_registry.h"
+#include "app/interrupt_watcher.h"
 #include "app/commands/ble_cli.h"
 #include "base/bytes.h"
 #include "base/log.h"
@@ -20,13 +22,12 @@
 namespace hybrid::app {
 namespace {
 
-// Signal handling: SIGINT/SIGTERM cancel a scan (radio.cancel() is async-signal-safe) or end
-// an advertisement (a write to an eventfd).
-ble::Radio* g_radio = nullptr;
+// Signal handling: SIGINT/SIGTERM end an advertisement (a write to an eventfd, which is
+// async-signal-safe). A scan is stopped through its stop token by an InterruptWatcher
+// (requesting a stop runs callbacks and takes locks, which a signal handler must not).
 int g_stop_fd = -1;
 
 void on_signal(int) {
-  if (g_radio) g_radio->cancel();
   if (g_stop_fd >= 0) {
     uint64_t one = 1;
     ssize_t n = write(g_stop_fd, &one, sizeof one);
@@ -68,8 +69,8 @@ void run_scan(const ScanArgs& a) {
     expect = *b;
   }
   ble::BluezRadio radio(a.radio);
-  g_radio = &radio;
-  install_signal_handlers();
+  std::stop_source stop;
+  InterruptWatcher watcher([&] { stop.request_stop(); });
   int seen = 0;
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout_s * 1000));
   Status st = radio.listen(
@@ -85,8 +86,7 @@ void run_scan(const ScanArgs& a) {
         std::cout << to_json_text(j) << std::endl;
         return matched || (a.count > 0 && seen >= a.count);
       },
-      timeout);
-  g_radio = nullptr;
+      timeout, stop.get_token());
   if (!st) {
     // A plain scan (nothing expected) that ran its time is a success: it listed what it saw.
     bool plain = expect.empty() && a.count == 0;

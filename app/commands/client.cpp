@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <stop_token>
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
@@ -19,6 +20,7 @@
 #include "qr/render.h"
 #include "roles/client_transaction.h"
 #include "roles/link_store.h"
+#include "roles/linked_then_qr.h"
 #include "base/private_file.h"
 #include "roles/data_dir.h"
 #include "base/log.h"
@@ -111,9 +113,11 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
     if (auto made = make_private_dirs(roles::data_dir()); !made) log::warn("app", "{}", made.error().message);
   }
   PrivateFile qr_png;  // holds the QR secret: removed when this transaction ends
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool use_link = attempt == 0 && linked.has_value();
-    if (attempt == 1 && !linked) break;
+  std::stop_source stop;  // Ctrl-C, for whichever attempt runs
+  roles::LinkedThenQr plan;
+  plan.linked_phone = linked;
+  plan.links = &links;
+  plan.attempt = [&](const std::optional<roles::LinkRecord>& phone) -> Result<roles::ClientTransactionResult> {
     roles::ClientTransactionOptions o;
     o.tunnel_override = a.tunnel_override;
     o.ca_file = a.ca_file;
@@ -121,7 +125,7 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
     o.advert_timeout = std::chrono::seconds(a.advert_timeout_s);
     o.request_type = type;
     o.offer_linking = !a.no_linking;
-    if (use_link) o.linked_phone = linked;
+    o.linked_phone = phone;
     o.on_keylog = [](const std::string& line) { append_keylog(line); };
     o.on_progress = [&](const roles::ClientProgress& p) {
       std::fprintf(stderr, "[%6.1fs] %s%s%s\n", p.elapsed.count() / 1000.0, std::string(roles::stage_name(p.stage)).c_str(),
@@ -139,36 +143,29 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
         }
       }
     };
-    roles::ClientTransaction tx(radio, o);
-    Result<roles::ClientTransactionResult> r = make_error("not run");
-    {
-      InterruptWatcher watcher([&] { tx.cancel(); });
-      r = tx.run(ctap_request[0], ByteView(ctap_request).subspan(1));
-    }
-    if (r) {
-      if (r->linking) {
-        auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);
-        if (name) {
-          const std::string shown = printable(*name);
-          std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", shown.c_str(), shown.c_str());
-        }
-        else std::fprintf(stderr, "hybrid: could not store the linked phone: %s\n", name.error().message.c_str());
-      }
-      return {kOk, std::move(r).value()};
-    }
-    auto f = roles::failure_or_internal(r.error());
-    std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
-    if (use_link && f == roles::ClientFailure::link_gone) {
-      auto forgot = links.forget(linked->name);
-      if (forgot && *forgot) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", printable(linked->name).c_str());
-    }
-    if (use_link && roles::linked_falls_back_to_qr(f)) {
-      std::fprintf(stderr, "hybrid: falling back to a QR code\n");
-      continue;
-    }
-    return {roles::exit_code_for(f), {}};
+    auto r = roles::ClientTransaction(radio, o).run(ctap_request[0], ByteView(ctap_request).subspan(1), stop.get_token());
+    if (!r) std::fprintf(stderr, "hybrid: %s\n", r.error().message.c_str());
+    return r;
+  };
+  plan.on_linked_failure = [](const roles::LinkedAttemptFailure& f) {
+    if (f.forgotten) std::fprintf(stderr, "hybrid: forgot the linked phone \"%s\"\n", printable(f.phone.name).c_str());
+    if (f.falls_back) std::fprintf(stderr, "hybrid: falling back to a QR code\n");
+  };
+  Result<roles::ClientTransactionResult> r = make_error("not run");
+  {
+    InterruptWatcher watcher([&] { stop.request_stop(); });
+    r = roles::run_linked_then_qr(plan, stop.get_token());
   }
-  return {kInternalError, {}};
+  if (!r) return {roles::exit_code_for(roles::failure_or_internal(r.error())), {}};
+  if (r->linking) {
+    auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);
+    if (name) {
+      const std::string shown = printable(*name);
+      std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", shown.c_str(), shown.c_str());
+    }
+    else std::fprintf(stderr, "hybrid: could not store the linked phone: %s\n", name.error().message.c_str());
+  }
+  return {kOk, std::move(r).value()};
 }
 
 int report_ctap_result(const Result<nlohmann::json>& json, uint8_t status) {

@@ -120,10 +120,7 @@ int run(const PhoneArgs& a) {
   po.on_progress = [](const std::string& s) { std::fprintf(stderr, "phone: %s\n", s.c_str()); };
   roles::PhoneRunner runner(radio, authenticator, *identity, po);
 
-  InterruptWatcher watcher([&] {
-    runner.cancel();
-    radio.cancel();
-  });
+  InterruptWatcher watcher([&] { runner.cancel(); });
 
   if (a.listen) {
     auto st = runner.listen_for_linked_clients(

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <stop_token>
 #include <thread>
 
 #include "ble/bluez_radio.h"
@@ -80,13 +81,13 @@ struct Air {
 };
 
 Status listen_for(Radio& radio, std::chrono::milliseconds timeout, std::vector<ServiceDataEvent>* got = nullptr,
-                  std::function<bool(const ServiceDataEvent&)> accept = {}) {
+                  std::function<bool(const ServiceDataEvent&)> accept = {}, std::stop_token stop = {}) {
   return radio.listen(
       [&](const ServiceDataEvent& ev) {
         if (got) got->push_back(ev);
         return accept ? accept(ev) : false;
       },
-      timeout);
+      timeout, std::move(stop));
 }
 
 }  // namespace
@@ -239,11 +240,15 @@ TEST_CASE("adverts cached by BlueZ before the scan are not reported") {
   // Someone else's scan makes BlueZ create (and keep) the Device1 object.
   BluezRadio other(air.radio_options());
   std::atomic<bool> other_saw{false};
+  std::stop_source stop_other;
   std::thread other_scan([&] {
-    (void)listen_for(other, 3s, nullptr, [&](const ServiceDataEvent&) {
-      other_saw = true;
-      return false;
-    });
+    (void)listen_for(
+        other, 3s, nullptr,
+        [&](const ServiceDataEvent&) {
+          other_saw = true;
+          return false;
+        },
+        stop_other.get_token());
   });
   REQUIRE(eventually([&] { return other_saw.load(); }));
   REQUIRE(air.stats().devices == 1);
@@ -253,7 +258,7 @@ TEST_CASE("adverts cached by BlueZ before the scan are not reported") {
   Status st = listen_for(client, 300ms, &got);
   CHECK(is_radio_error(st.error(), RadioError::no_advert_timeout));
   CHECK(got.empty());
-  other.cancel();
+  stop_other.request_stop();
   other_scan.join();
   CHECK_FALSE(air.stats().discovering);
 }
@@ -276,24 +281,28 @@ TEST_CASE("timeout: a distinct error after the timeout, and discovery is stopped
   CHECK_FALSE(s.discovering);
 }
 
-TEST_CASE("cancel: from another thread mid-scan, and before the scan starts") {
+TEST_CASE("stop: from another thread mid-scan, and before the scan starts") {
   Air air;
   BluezRadio client(air.radio_options());
+  std::stop_source stop;
   std::thread canceller([&] {
     REQUIRE(eventually([&] { return air.stats().discovering; }));
-    client.cancel();
+    stop.request_stop();
   });
   auto t0 = std::chrono::steady_clock::now();
-  Status st = listen_for(client, 20s);
+  Status st = listen_for(client, 20s, nullptr, {}, stop.get_token());
   canceller.join();
   CHECK(is_radio_error(st.error(), RadioError::cancelled));
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   CHECK(air.stats().stop_discovery_calls == 1);
   CHECK_FALSE(air.stats().discovering);
 
-  client.cancel();
-  CHECK(is_radio_error(listen_for(client, 20s).error(), RadioError::cancelled));
-  CHECK(air.stats().start_discovery_calls == 1);  // the second scan never started discovery
+  // A token already stopped: the scan never starts discovery.
+  CHECK(is_radio_error(listen_for(client, 20s, nullptr, {}, stop.get_token()).error(), RadioError::cancelled));
+  CHECK(air.stats().start_discovery_calls == 1);
+  // The radio keeps no stop of its own: a scan with a fresh token runs (and times out).
+  CHECK(is_radio_error(listen_for(client, 200ms).error(), RadioError::no_advert_timeout));
+  CHECK(air.stats().start_discovery_calls == 2);
 }
 
 TEST_CASE("SIGINT stops a scanning process's discovery; SIGKILL is cleaned up by the bus") {

@@ -2,6 +2,7 @@
 // the in-memory LoopbackRadio that other layers test against.
 #include <catch2/catch.hpp>
 
+#include <stop_token>
 #include <thread>
 
 #include "ble/bluez_errors.h"
@@ -152,23 +153,27 @@ TEST_CASE("loopback: adverts that start during a scan, new data on the same addr
                        RadioError::no_advert_timeout));
 }
 
-TEST_CASE("loopback: cancel from another thread, cancel before listen, injected errors") {
+TEST_CASE("loopback: stop from another thread, stop before listen, injected errors") {
   auto air = LoopbackAir::create();
   LoopbackRadio client(air, "CC:01");
-  std::thread canceller([&] {
+  std::stop_source stop;
+  std::thread stopper([&] {
     std::this_thread::sleep_for(50ms);
-    client.cancel();
+    stop.request_stop();
   });
   auto t0 = std::chrono::steady_clock::now();
-  Status st = client.listen([](const ServiceDataEvent&) { return false; }, 10s);
-  canceller.join();
+  Status st = client.listen([](const ServiceDataEvent&) { return false; }, 10s, stop.get_token());
+  stopper.join();
   CHECK(is_radio_error(st.error(), RadioError::cancelled));
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(air->active_listeners() == 0);
 
-  client.cancel();  // before the scan: the next listen returns at once
-  CHECK(is_radio_error(client.listen([](const ServiceDataEvent&) { return true; }, 10s).error(),
+  // A token stopped before the scan: the listen returns at once.
+  t0 = std::chrono::steady_clock::now();
+  CHECK(is_radio_error(client.listen([](const ServiceDataEvent&) { return true; }, 10s, stop.get_token()).error(),
                        RadioError::cancelled));
-  // …and only that one.
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  // The stop belongs to that token only: the radio keeps no state of it.
   CHECK(is_radio_error(client.listen([](const ServiceDataEvent&) { return true; }, 20ms).error(),
                        RadioError::no_advert_timeout));
 
