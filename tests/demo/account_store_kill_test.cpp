@@ -100,6 +100,9 @@ TEST_CASE("demo account store: SIGKILL during writes never loses or corrupts an 
       if (a & kUpdated) acknowledged[a & ~kUpdated] = 1;
       else acknowledged.emplace(a, 0), next = std::max(next, a + 1);
     }
+    // A kill that lands before the first writer has created the database leaves nothing to
+    // check (and nothing was acknowledged); once anything was, the file must be there.
+    if (acknowledged.empty() && !std::filesystem::exists(path)) return;
     INFO("integrity_check after a kill");
     REQUIRE(integrity_check(path) == "ok");
     auto store = AccountStore::open(path);
