@@ -1,6 +1,8 @@
 #include "ble/bluez_objects.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace hybrid::ble {
 
@@ -12,41 +14,32 @@ std::string address_from_path(const std::string& path) {
   return a;
 }
 
+namespace {
+
+// Stores a property value that was read; false (the caller skips the value) when it had
+// another type.
+template <class T, class U>
+bool take(T& target, std::optional<U> value) {
+  if (!value) return false;
+  target = std::move(*value);
+  return true;
+}
+
+}  // namespace
+
 void read_device_props(sd_bus_message* m, DeviceInfo& dev, std::optional<sdbus::ServiceDataMap>& sd) {
   sdbus::read_dict(m, [&](std::string_view key, sd_bus_message* mm) {
-    if (key == "Address") {
-      if (auto s = sdbus::read_variant_string(mm)) {
-        dev.address = *s;
-        return true;
-      }
-    } else if (key == "RSSI") {
-      if (auto v = sdbus::read_variant_int16(mm)) {
-        dev.rssi = *v;
-        return true;
-      }
-    } else if (key == "ServiceData") {
-      if (auto v = sdbus::read_variant_service_data(mm)) {
-        sd = std::move(v);
-        return true;
-      }
-    }
+    if (key == "Address") return take(dev.address, sdbus::read_variant_string(mm));
+    if (key == "RSSI") return take(dev.rssi, sdbus::read_variant_int16(mm));
+    if (key == "ServiceData") return take(sd, sdbus::read_variant_service_data(mm));
     return false;
   });
 }
 
 void read_adapter_props(sd_bus_message* m, AdapterInfo& a) {
   sdbus::read_dict(m, [&](std::string_view key, sd_bus_message* mm) {
-    if (key == "Powered") {
-      if (auto b = sdbus::read_variant_bool(mm)) {
-        a.powered = *b;
-        return true;
-      }
-    } else if (key == "PowerState") {
-      if (auto s = sdbus::read_variant_string(mm)) {
-        a.power_state = *s;
-        return true;
-      }
-    }
+    if (key == "Powered") return take(a.powered, sdbus::read_variant_bool(mm));
+    if (key == "PowerState") return take(a.power_state, sdbus::read_variant_string(mm));
     return false;
   });
 }

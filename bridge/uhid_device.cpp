@@ -45,6 +45,13 @@ const std::array<uint8_t, 34> kFidoReportDescriptor = {
 
 namespace uhid {
 
+namespace {
+Bytes event_bytes(const uhid_event& ev) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&ev);
+  return Bytes(p, p + sizeof(ev));
+}
+}  // namespace
+
 Bytes create2_event(const UhidIdentity& identity) {
   uhid_event ev{};
   ev.type = UHID_CREATE2;
@@ -58,8 +65,7 @@ Bytes create2_event(const UhidIdentity& identity) {
   c.version = identity.version;
   c.country = 0;
   std::memcpy(c.rd_data, kFidoReportDescriptor.data(), kFidoReportDescriptor.size());
-  const auto* p = reinterpret_cast<const uint8_t*>(&ev);
-  return Bytes(p, p + sizeof(ev));
+  return event_bytes(ev);
 }
 
 Bytes input2_event(const Report& report) {
@@ -67,8 +73,21 @@ Bytes input2_event(const Report& report) {
   ev.type = UHID_INPUT2;
   ev.u.input2.size = uint16_t(report.size());
   std::memcpy(ev.u.input2.data, report.data(), report.size());
-  const auto* p = reinterpret_cast<const uint8_t*>(&ev);
-  return Bytes(p, p + sizeof(ev));
+  return event_bytes(ev);
+}
+
+Bytes report_refusal_event(uint32_t request_type, uint32_t id) {
+  uhid_event ev{};
+  if (request_type == UHID_GET_REPORT) {
+    ev.type = UHID_GET_REPORT_REPLY;
+    ev.u.get_report_reply.id = id;
+    ev.u.get_report_reply.err = EIO;
+  } else {
+    ev.type = UHID_SET_REPORT_REPLY;
+    ev.u.set_report_reply.id = id;
+    ev.u.set_report_reply.err = EIO;
+  }
+  return event_bytes(ev);
 }
 
 std::optional<Report> report_from_output(ByteView data) {
@@ -189,25 +208,12 @@ Result<HidRead> UhidDevice::read_report(Millis timeout) {
         }
         return HidRead{HidRead::Kind::report, *report};
       }
-      case UHID_GET_REPORT: {
-        // No feature or input reports to fetch; answer so the caller is not left waiting.
-        uhid_event reply{};
-        reply.type = UHID_GET_REPORT_REPLY;
-        reply.u.get_report_reply.id = ev.u.get_report.id;
-        reply.u.get_report_reply.err = EIO;
-        const auto* p = reinterpret_cast<const uint8_t*>(&reply);
-        HYBRID_TRY_STATUS(write_event(ByteView(p, sizeof reply)));
+      case UHID_GET_REPORT:
+        HYBRID_TRY_STATUS(write_event(uhid::report_refusal_event(ev.type, ev.u.get_report.id)));
         break;
-      }
-      case UHID_SET_REPORT: {
-        uhid_event reply{};
-        reply.type = UHID_SET_REPORT_REPLY;
-        reply.u.set_report_reply.id = ev.u.set_report.id;
-        reply.u.set_report_reply.err = EIO;
-        const auto* p = reinterpret_cast<const uint8_t*>(&reply);
-        HYBRID_TRY_STATUS(write_event(ByteView(p, sizeof reply)));
+      case UHID_SET_REPORT:
+        HYBRID_TRY_STATUS(write_event(uhid::report_refusal_event(ev.type, ev.u.set_report.id)));
         break;
-      }
       default:
         log::debug(kStage, "ignoring uhid event type {}", uint32_t(ev.type));
         break;

@@ -35,6 +35,10 @@ namespace uhid {
 Bytes create2_event(const UhidIdentity& identity);
 // A complete `struct uhid_event` of type UHID_INPUT2 carrying one report.
 Bytes input2_event(const Report& report);
+// A complete `struct uhid_event` answering the kernel's UHID_GET_REPORT or UHID_SET_REPORT
+// request (`request_type`, with its `id`) with EIO: the device has no feature reports, and
+// an answer keeps the caller from waiting.
+Bytes report_refusal_event(uint32_t request_type, uint32_t id);
 // The report inside an UHID_OUTPUT payload: hidraw writes carry a leading report-ID
 // byte (0 for a descriptor without report IDs), so 65 bytes → the last 64; 64 → as is;
 // anything else is not a CTAPHID report.

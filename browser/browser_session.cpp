@@ -1,17 +1,14 @@
 #include "browser/browser_session.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "base/log.h"
-#include "ble/private_bus.h"
-#include "ble/virtual_air.h"
+#include "ble/private_air.h"
 #include "browser/chromium.h"
 #include "browser/local_ca.h"
 #include "browser/nss_db.h"
@@ -41,9 +38,7 @@ struct BrowserSession::Impl {
   BrowserOptions options;
   std::string dir;       // the session's temporary directory (removed)
   std::string log_dir;   // where the logs go (the session dir unless --log-dir)
-  std::unique_ptr<ble::PrivateBus> bus;
-  std::unique_ptr<ble::VirtualAir> air;
-  std::thread air_thread;
+  std::unique_ptr<ble::PrivateAir> air;  // the virtual air on its private system bus
   std::unique_ptr<tunnel::TunnelServer> tunnel;
   std::unique_ptr<Xvfb> xvfb;
   std::string display;
@@ -61,10 +56,7 @@ struct BrowserSession::Impl {
       tunnel->join();
     }
     tunnel.reset();
-    if (air) air->stop();
-    if (air_thread.joinable()) air_thread.join();
     air.reset();
-    bus.reset();
     if (!dir.empty()) {
       std::error_code ec;
       fs::remove_all(dir, ec);
@@ -132,25 +124,14 @@ std::unique_ptr<BrowserSession> BrowserSession::start(const BrowserOptions& o, E
 
   std::string ca_path;
   if (!o.real_bluetooth) {
-    // The air: a private dbus-daemon playing the system bus. A Ctrl-C goes to the whole
-    // foreground group; the daemon must outlive it until we stop it in order.
-    struct sigaction ignore {}, previous {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGINT, &ignore, &previous);
-    auto bus = ble::PrivateBus::start();
-    sigaction(SIGINT, &previous, nullptr);
-    if (!bus.ok()) {
-      return fail(StartFailure::missing_program,
-                  "could not start a private dbus-daemon (install the Debian package dbus): " + bus.error().message);
+    // The air: a private dbus-daemon playing the system bus.
+    auto air = ble::PrivateAir::start();
+    if (!air.ok()) {
+      return fail(air.error().is(ble::PrivateAirError::no_dbus_daemon) ? StartFailure::missing_program
+                                                                      : StartFailure::other,
+                  air.error().message);
     }
-    s.bus = std::move(*bus);
-    auto air = ble::VirtualAir::create(s.bus->address(), ble::VirtualAirOptions{});
-    if (!air.ok()) return fail(StartFailure::other, "could not start the virtual air: " + air.error().message);
     s.air = std::move(*air);
-    s.air_thread = std::thread([air = s.air.get()] {
-      if (auto st = air->run(); !st.ok()) log::error(kStage, "the virtual air stopped: {}", st.error().message);
-    });
 
     // The tunnel server, with a certificate for every name the browser may derive.
     std::vector<std::string> names;
@@ -201,7 +182,7 @@ std::unique_ptr<BrowserSession> BrowserSession::start(const BrowserOptions& o, E
     po.store_path = s.store;
     po.kind = o.kind;
     po.approve = o.approve;
-    po.dbus_address = s.bus->address();
+    po.dbus_address = s.air->address();
     po.tunnel_base = "wss://127.0.0.1:" + std::to_string(s.tunnel->port());
     po.ca_file = ca_path;
     po.domain_id = o.domain_id;
@@ -226,7 +207,7 @@ std::unique_ptr<BrowserSession> BrowserSession::start(const BrowserOptions& o, E
     co.isolate = false;
   } else {
     co.home = s.dir + "/home";
-    co.system_bus = s.bus->address();
+    co.system_bus = s.air->address();
     const std::string to = "127.0.0.1:" + std::to_string(s.tunnel->port());
     for (uint16_t id : {uint16_t{0}, uint16_t{1}, o.domain_id}) {
       auto n = tunnel_domain(id);
@@ -255,7 +236,7 @@ json BrowserSession::ready_json() const {
          {"display", s.display},
          {"chromium_pid", s.chromium->pid()},
          {"phone", static_cast<bool>(s.phone)}};
-  if (s.bus) j["dbus_address"] = s.bus->address();
+  if (s.air) j["dbus_address"] = s.air->address();
   if (s.tunnel) j["tunnel"] = "wss://127.0.0.1:" + std::to_string(s.tunnel->port());
   if (s.phone) j["store"] = s.store;
   if (!s.options.log_dir.empty()) j["log_dir"] = s.log_dir;

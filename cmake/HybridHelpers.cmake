@@ -11,6 +11,17 @@ function(hybrid_library name)
   set_property(GLOBAL APPEND PROPERTY HYBRID_ALL_LIBS ${name})
 endfunction()
 
+# _hybrid_add_test(NAME TIMEOUT LABELS COMMAND...): registers a test with ctest, run from the
+# repository root with HYBRID_SOURCE_DIR and HYBRID_BINARY (the CLI) in its environment.
+function(_hybrid_add_test name timeout labels)
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    TIMEOUT ${timeout}
+    LABELS "${labels}"
+    ENVIRONMENT "HYBRID_SOURCE_DIR=${PROJECT_SOURCE_DIR};HYBRID_BINARY=$<TARGET_FILE:hybrid>")
+endfunction()
+
 # hybrid_test(NAME SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s]): a Catch2 test binary
 # registered with ctest. Tests run with the repository root as working directory so that
 # data files (tests/vectors/...) are found by relative path; HYBRID_SOURCE_DIR and
@@ -28,12 +39,7 @@ function(hybrid_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} hybrid_catch_main)
-  add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES
-    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    TIMEOUT ${ARG_TIMEOUT}
-    LABELS "${ARG_LABELS}"
-    ENVIRONMENT "HYBRID_SOURCE_DIR=${PROJECT_SOURCE_DIR};HYBRID_BINARY=$<TARGET_FILE:hybrid>")
+  _hybrid_add_test(${name} "${ARG_TIMEOUT}" "${ARG_LABELS}" ${name})
 endfunction()
 
 # hybrid_script_test(NAME COMMAND ... [TIMEOUT s] [LABELS ...]): a test that is a script
@@ -43,12 +49,7 @@ function(hybrid_script_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  add_test(NAME ${name} COMMAND ${ARG_COMMAND})
-  set_tests_properties(${name} PROPERTIES
-    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    TIMEOUT ${ARG_TIMEOUT}
-    LABELS "${ARG_LABELS}"
-    ENVIRONMENT "HYBRID_SOURCE_DIR=${PROJECT_SOURCE_DIR};HYBRID_BINARY=$<TARGET_FILE:hybrid>")
+  _hybrid_add_test(${name} "${ARG_TIMEOUT}" "${ARG_LABELS}" ${ARG_COMMAND})
 endfunction()
 
 # hybrid_fuzzer(NAME SOURCE file LIBS ...): a libFuzzer target, built only with

@@ -18,6 +18,23 @@ using json = nlohmann::json;
 
 Error refuse(Rule rule, std::string message) { return Error{rule, std::move(message)}; }
 
+// What registration and sign-in both require of the authenticator data: made for this RP
+// ID, user present, and user verified when the user's profile requires it. `what` names
+// the thing the authenticator made ("passkey", "assertion").
+Status check_auth_data(const AuthenticatorData& ad, const std::string& rp_id, const PasskeyProfile& profile,
+                       std::string_view what) {
+  if (ad.rp_id_hash != rp_id_hash(rp_id)) {
+    return refuse(Rule::rp_id, fmt::format("the {} was made for another RP ID than \"{}\"", what, rp_id));
+  }
+  if (!ad.user_present()) return refuse(Rule::user_presence, "the authenticator did not confirm user presence");
+  if (profile.user_verification == "required" && !ad.user_verified()) {
+    return refuse(Rule::user_verification,
+                  fmt::format("profile '{}' requires user verification and the authenticator did not verify the user",
+                              profile.name));
+  }
+  return {};
+}
+
 Result<Bytes> b64(const json& j, const char* name, std::string_view where) {
   if (!j.is_object() || !j.contains(name) || !j[name].is_string()) {
     return refuse(Rule::malformed, fmt::format("{} has no base64url \"{}\"", where, name));
@@ -253,16 +270,8 @@ Result<RegisteredCredential> RelyingParty::finish_registration(const json& crede
   auto ad = AuthenticatorData::parse(att->auth_data);
   if (!ad.ok()) return refuse(Rule::malformed, ad.error().message);
   if (!ad->attested) return refuse(Rule::malformed, "the authenticator data has no attested credential data");
-  if (ad->rp_id_hash != rp_id_hash(config_.rp_id)) {
-    return refuse(Rule::rp_id, fmt::format("the passkey was made for another RP ID than \"{}\"", config_.rp_id));
-  }
-  if (!ad->user_present()) return refuse(Rule::user_presence, "the authenticator did not confirm user presence");
   const PasskeyProfile& profile = profile_for(user);
-  if (profile.user_verification == "required" && !ad->user_verified()) {
-    return refuse(Rule::user_verification,
-                  fmt::format("profile '{}' requires user verification and the authenticator did not verify the user",
-                              profile.name));
-  }
+  HYBRID_TRY_STATUS(check_auth_data(*ad, config_.rp_id, profile, "passkey"));
   if (ad->backed_up() && !ad->backup_eligible()) {
     return refuse(Rule::backup_flags, "the authenticator data says backed up (BS) but not backup eligible (BE)");
   }
@@ -357,16 +366,8 @@ Result<AssertionOutcome> RelyingParty::finish_authentication(const json& credent
 
   auto ad = AuthenticatorData::parse(auth_data);
   if (!ad.ok()) return refuse(Rule::malformed, ad.error().message);
-  if (ad->rp_id_hash != rp_id_hash(config_.rp_id)) {
-    return refuse(Rule::rp_id, fmt::format("the assertion was made for another RP ID than \"{}\"", config_.rp_id));
-  }
-  if (!ad->user_present()) return refuse(Rule::user_presence, "the authenticator did not confirm user presence");
   const PasskeyProfile& profile = profile_for(user);
-  if (profile.user_verification == "required" && !ad->user_verified()) {
-    return refuse(Rule::user_verification,
-                  fmt::format("profile '{}' requires user verification and the authenticator did not verify the user",
-                              profile.name));
-  }
+  HYBRID_TRY_STATUS(check_auth_data(*ad, config_.rp_id, profile, "assertion"));
   auto key = p256_from_cose_key_bytes(stored.public_key_cose);
   if (!key.ok()) return refuse(Rule::algorithm, "the stored credential key is not usable");
   if (!key->verify_es256(concat(auth_data, crypto::sha256(cdj)), signature)) {

@@ -61,6 +61,28 @@ class Statement {
     return p ? Bytes(p, p + sqlite3_column_bytes(stmt_, col)) : Bytes();
   }
 
+  // Every row, each read by from_row(*this) -> Result<T>; errors name `what`.
+  template <class T, class FromRow>
+  Result<std::vector<T>> rows(std::string_view what, FromRow from_row) {
+    std::vector<T> out;
+    int rc;
+    while ((rc = step()) == SQLITE_ROW) {
+      HYBRID_TRY(auto row, from_row(*this));
+      out.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return error(what);
+    return out;
+  }
+  // The row if there is one (a unique key was bound), read by from_row(*this).
+  template <class T, class FromRow>
+  Result<std::optional<T>> row_if_any(std::string_view what, FromRow from_row) {
+    int rc = step();
+    if (rc == SQLITE_DONE) return std::optional<T>();
+    if (rc != SQLITE_ROW) return error(what);
+    HYBRID_TRY(auto row, from_row(*this));
+    return std::optional<T>(std::move(row));
+  }
+
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
@@ -80,8 +102,9 @@ Result<ctap::UserAccount> account_from_row(const Statement& s) {
   return a;
 }
 
-Result<ctap::RegisteredCredential> credential_from_text(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
+// A passkey row: its record column, JSON.
+Result<ctap::RegisteredCredential> credential_from_row(const Statement& s) {
+  auto j = json::parse(s.text(0), nullptr, false);
   if (j.is_discarded()) return make_error("account store: a passkey record is not valid JSON");
   auto c = ctap::RegisteredCredential::from_json(j);
   if (!c.ok()) return c.error().with_context("account store: a passkey record");
@@ -134,11 +157,7 @@ Result<std::optional<ctap::UserAccount>> AccountStore::find_account(const std::s
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts WHERE name = ?1");
   if (!s.ok()) return s.error("find account");
   s.bind(1, name);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<ctap::UserAccount>();
-  if (rc != SQLITE_ROW) return s.error("find account");
-  HYBRID_TRY(auto a, account_from_row(s));
-  return std::optional<ctap::UserAccount>(std::move(a));
+  return s.row_if_any<ctap::UserAccount>("find account", account_from_row);
 }
 
 Result<std::optional<ctap::UserAccount>> AccountStore::find_account_by_handle(ByteView handle) const {
@@ -146,11 +165,7 @@ Result<std::optional<ctap::UserAccount>> AccountStore::find_account_by_handle(By
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts WHERE handle = ?1");
   if (!s.ok()) return s.error("find account");
   s.bind(1, handle);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<ctap::UserAccount>();
-  if (rc != SQLITE_ROW) return s.error("find account");
-  HYBRID_TRY(auto a, account_from_row(s));
-  return std::optional<ctap::UserAccount>(std::move(a));
+  return s.row_if_any<ctap::UserAccount>("find account", account_from_row);
 }
 
 Status AccountStore::add_account(const ctap::UserAccount& account) {
@@ -175,14 +190,7 @@ Result<std::vector<ctap::UserAccount>> AccountStore::accounts() const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts ORDER BY name");
   if (!s.ok()) return s.error("list accounts");
-  std::vector<ctap::UserAccount> out;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    HYBRID_TRY(auto a, account_from_row(s));
-    out.push_back(std::move(a));
-  }
-  if (rc != SQLITE_DONE) return s.error("list accounts");
-  return out;
+  return s.rows<ctap::UserAccount>("list accounts", account_from_row);
 }
 
 Result<std::vector<ctap::RegisteredCredential>> AccountStore::credentials_of(const std::string& account) const {
@@ -190,14 +198,7 @@ Result<std::vector<ctap::RegisteredCredential>> AccountStore::credentials_of(con
   Statement s(db_, "SELECT record FROM passkeys WHERE account = ?1 ORDER BY created_at, rowid");
   if (!s.ok()) return s.error("list passkeys");
   s.bind(1, account);
-  std::vector<ctap::RegisteredCredential> out;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    HYBRID_TRY(auto c, credential_from_text(s.text(0)));
-    out.push_back(std::move(c));
-  }
-  if (rc != SQLITE_DONE) return s.error("list passkeys");
-  return out;
+  return s.rows<ctap::RegisteredCredential>("list passkeys", credential_from_row);
 }
 
 Result<std::optional<ctap::RegisteredCredential>> AccountStore::find_credential(ByteView id) const {
@@ -205,11 +206,7 @@ Result<std::optional<ctap::RegisteredCredential>> AccountStore::find_credential(
   Statement s(db_, "SELECT record FROM passkeys WHERE id = ?1");
   if (!s.ok()) return s.error("find passkey");
   s.bind(1, id);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<ctap::RegisteredCredential>();
-  if (rc != SQLITE_ROW) return s.error("find passkey");
-  HYBRID_TRY(auto c, credential_from_text(s.text(0)));
-  return std::optional<ctap::RegisteredCredential>(std::move(c));
+  return s.row_if_any<ctap::RegisteredCredential>("find passkey", credential_from_row);
 }
 
 bool AccountStore::credential_exists(ByteView id) const {

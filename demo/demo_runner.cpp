@@ -1,6 +1,5 @@
 #include "demo/demo_runner.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -9,15 +8,13 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
-#include "ble/private_bus.h"
-#include "ble/virtual_air.h"
+#include "ble/private_air.h"
 #include "ctap/authenticator.h"
 #include "ctap/credential_store.h"
 #include "demo/child_process.h"
@@ -44,9 +41,7 @@ const PhoneSpec kPhones[] = {{"dave", "synced"}, {"alice", "device-bound"}, {"bo
 
 // Everything the demo started, stopped in reverse order whatever happens.
 struct Stack {
-  std::unique_ptr<ble::PrivateBus> bus;
-  std::unique_ptr<ble::VirtualAir> air;
-  std::thread air_thread;
+  std::unique_ptr<ble::PrivateAir> air;  // the virtual air on its private system bus
   std::unique_ptr<tunnel::TunnelServer> tunnel;
   std::unique_ptr<KioskApp> kiosk;
   std::unique_ptr<DemoBrowser> browser;
@@ -62,10 +57,7 @@ struct Stack {
       tunnel->join();
     }
     tunnel.reset();
-    if (air) air->stop();
-    if (air_thread.joinable()) air_thread.join();
     air.reset();
-    bus.reset();
     if (remove_dir && !dir.empty()) {
       std::error_code ec;
       fs::remove_all(dir, ec);
@@ -372,30 +364,14 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
     return result;
   }
 
-  // 1. The virtual air: a fake BlueZ on a private D-Bus. A Ctrl-C in the terminal goes to
-  // the whole foreground process group; the dbus-daemon must not die of it before the
-  // kiosk and the air are stopped in order, so it starts with SIGINT ignored (inherited
-  // across exec; it is stopped with SIGTERM).
-  struct sigaction ignore {}, previous {};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  sigaction(SIGINT, &ignore, &previous);
-  auto bus = ble::PrivateBus::start();
-  sigaction(SIGINT, &previous, nullptr);
-  if (!bus.ok()) {
-    result.error = "could not start a private dbus-daemon (is the dbus package installed?): " + bus.error().message;
-    return result;
-  }
-  stack.bus = std::move(*bus);
-  auto air = ble::VirtualAir::create(stack.bus->address(), ble::VirtualAirOptions{});
+  // 1. The virtual air: a fake BlueZ on a private D-Bus (which outlives a Ctrl-C until the
+  // kiosk and the air are stopped in order).
+  auto air = ble::PrivateAir::start();
   if (!air.ok()) {
-    result.error = "could not start the virtual air: " + air.error().message;
+    result.error = air.error().message;
     return result;
   }
   stack.air = std::move(*air);
-  stack.air_thread = std::thread([air = stack.air.get()] {
-    if (auto st = air->run(); !st.ok()) log::error(kStage, "the virtual air stopped: {}", st.error().message);
-  });
 
   // 2. The tunnel server.
   auto tunnel = tunnel::TunnelServer::create(tunnel::ServerConfig{});
@@ -415,14 +391,14 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
   }
   kc.listen = *listen;
   kc.tunnel_override = stack.tunnel->url();
-  kc.dbus_address = stack.bus->address();
+  kc.dbus_address = stack.air->address();
   kc.policy = std::move(*policy);
   kc.attestation_roots = {*root};
   kc.db_path = stack.dir + "/kiosk.sqlite";
   kc.kiosk.qr_timeout = options.qr_timeout;
   kc.kiosk.phone = PhoneCommandHint{.program = options.program,
                                     .tunnel_url = stack.tunnel->url(),
-                                    .dbus_address = stack.bus->address(),
+                                    .dbus_address = stack.air->address(),
                                     .synced_store = stores.at("dave"),
                                     .device_bound_store = stores.at("alice"),
                                     .domain_id = 0};
@@ -444,13 +420,13 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
   }
 
   say.line("Hybrid demo: a passkey kiosk, a tunnel server and Bluetooth (the virtual air), all on this machine.");
-  say.line("  virtual air (private D-Bus)  {}", stack.bus->address());
+  say.line("  virtual air (private D-Bus)  {}", stack.air->address());
   say.line("  tunnel server                {}", stack.tunnel->url());
   say.line("  kiosk                        {}   <- open this in a browser", stack.kiosk->url());
   if (!stack.kiosk->site_url().empty()) say.line("  website                      {}", stack.kiosk->site_url());
   say.line("  files                        {}{}", stack.dir, stack.remove_dir ? " (removed at exit)" : "");
 
-  Context c{options, stop, say, stack.kiosk->kiosk(), stack.tunnel->url(), stack.bus->address(), stores, stack.dir};
+  Context c{options, stop, say, stack.kiosk->kiosk(), stack.tunnel->url(), stack.air->address(), stores, stack.dir};
   auto first = fresh_code(c, CeremonyKind::sign_in, "", 0);
   if (!first) {
     result.cancelled = stop;

@@ -75,6 +75,21 @@ void mix_dh(SymmetricState& state, crypto::EcdhSecret dh) {
   secure_wipe(dh.data(), dh.size());
 }
 
+// What both sides mix before message 1's tokens: the prologue (which flow) and the static
+// key both know beforehand (the client's identity in KNpsk0, the phone's in NKpsk0), then psk.
+void mix_premessages(SymmetricState& state, HandshakeFlow flow, const P256PublicKey& known_static, ByteView psk) {
+  const uint8_t prologue = flow == HandshakeFlow::qr ? kPrologueQr : kPrologueLinked;
+  state.mix_hash(ByteView(&prologue, 1));
+  state.mix_hash(known_static.uncompressed());
+  state.mix_key_and_hash(psk);
+}
+
+// An ephemeral key token (e or f): hashed, and mixed into the key because of the psk.
+void mix_ephemeral(SymmetricState& state, ByteView point) {
+  state.mix_hash(point);
+  state.mix_key(point);
+}
+
 enum class HandshakeError { malformed = 1, auth_failed = 2 };
 HYBRID_ERROR_DOMAIN(HandshakeError, "noise handshake")
 
@@ -106,6 +121,18 @@ Status expect_empty_payload(SymmetricState& state, ByteView ciphertext, const ch
   return {};
 }
 
+// Message 1 from the initiator's side: premessages, e, es (NKpsk0 only), and the tag of
+// the empty payload.
+Bytes initiator_message1(SymmetricState& state, HandshakeFlow flow, const P256PublicKey& known_static, ByteView psk,
+                         const P256KeyPair& ephemeral) {
+  mix_premessages(state, flow, known_static, psk);
+  const auto& e = ephemeral.public_key().uncompressed();
+  mix_ephemeral(state, e);
+  if (flow == HandshakeFlow::linked) mix_dh(state, ephemeral.ecdh(known_static));  // es
+  auto tag = state.encrypt_and_hash({});
+  return concat(e, tag);
+}
+
 }  // namespace
 
 HandshakeInitiator::HandshakeInitiator(HandshakeFlow flow, std::string_view name, P256KeyPair ephemeral)
@@ -116,15 +143,7 @@ HandshakeInitiator HandshakeInitiator::for_qr(ByteView psk, const P256KeyPair& i
   HandshakeInitiator hs(HandshakeFlow::qr, kNoiseKNpsk0,
                         ephemeral ? std::move(*ephemeral) : P256KeyPair::generate());
   hs.identity_ = identity;
-  const uint8_t prologue = kPrologueQr;
-  hs.state_.mix_hash(ByteView(&prologue, 1));
-  hs.state_.mix_hash(identity.public_key().uncompressed());
-  hs.state_.mix_key_and_hash(psk);
-  const auto& e = hs.ephemeral_.public_key().uncompressed();
-  hs.state_.mix_hash(e);
-  hs.state_.mix_key(e);
-  auto tag = hs.state_.encrypt_and_hash({});
-  hs.message1_ = concat(e, tag);
+  hs.message1_ = initiator_message1(hs.state_, HandshakeFlow::qr, identity.public_key(), psk, hs.ephemeral_);
   return hs;
 }
 
@@ -133,23 +152,13 @@ HandshakeInitiator HandshakeInitiator::for_linked(ByteView psk, const P256Public
   HandshakeInitiator hs(HandshakeFlow::linked, kNoiseNKpsk0,
                         ephemeral ? std::move(*ephemeral) : P256KeyPair::generate());
   hs.peer_identity_ = phone_identity;
-  const uint8_t prologue = kPrologueLinked;
-  hs.state_.mix_hash(ByteView(&prologue, 1));
-  hs.state_.mix_hash(phone_identity.uncompressed());
-  hs.state_.mix_key_and_hash(psk);
-  const auto& e = hs.ephemeral_.public_key().uncompressed();
-  hs.state_.mix_hash(e);
-  hs.state_.mix_key(e);
-  mix_dh(hs.state_, hs.ephemeral_.ecdh(phone_identity));  // es
-  auto tag = hs.state_.encrypt_and_hash({});
-  hs.message1_ = concat(e, tag);
+  hs.message1_ = initiator_message1(hs.state_, HandshakeFlow::linked, phone_identity, psk, hs.ephemeral_);
   return hs;
 }
 
 Result<HandshakeResult> HandshakeInitiator::process_message2(ByteView message2) {
   HYBRID_TRY(auto f, parse_peer_ephemeral(message2, "the phone's handshake reply"));
-  state_.mix_hash(f.uncompressed());
-  state_.mix_key(f.uncompressed());
+  mix_ephemeral(state_, f.uncompressed());
   mix_dh(state_, ephemeral_.ecdh(f));                       // ee
   if (flow_ == HandshakeFlow::qr) mix_dh(state_, identity_->ecdh(f));  // se
   HYBRID_TRY_STATUS(expect_empty_payload(state_, message2.subspan(kP256UncompressedSize),
@@ -163,20 +172,15 @@ Result<ResponderOutput> respond(HandshakeFlow flow, ByteView psk, ByteView messa
                                 const P256PublicKey& prologue_key, const P256KeyPair* phone_identity,
                                 const P256PublicKey* client_identity, std::optional<P256KeyPair> ephemeral) {
   SymmetricState state(flow == HandshakeFlow::qr ? kNoiseKNpsk0 : kNoiseNKpsk0);
-  const uint8_t prologue = flow == HandshakeFlow::qr ? kPrologueQr : kPrologueLinked;
-  state.mix_hash(ByteView(&prologue, 1));
-  state.mix_hash(prologue_key.uncompressed());
-  state.mix_key_and_hash(psk);
+  mix_premessages(state, flow, prologue_key, psk);
   HYBRID_TRY(auto e, parse_peer_ephemeral(message1, "the client's handshake message"));
-  state.mix_hash(e.uncompressed());
-  state.mix_key(e.uncompressed());
+  mix_ephemeral(state, e.uncompressed());
   if (flow == HandshakeFlow::linked) mix_dh(state, phone_identity->ecdh(e));  // es
   HYBRID_TRY_STATUS(expect_empty_payload(state, message1.subspan(kP256UncompressedSize),
                                          "the client's handshake message"));
   P256KeyPair f = ephemeral ? std::move(*ephemeral) : P256KeyPair::generate();
   const auto& f_pub = f.public_key().uncompressed();
-  state.mix_hash(f_pub);
-  state.mix_key(f_pub);
+  mix_ephemeral(state, f_pub);
   mix_dh(state, f.ecdh(e));                                              // ee
   if (flow == HandshakeFlow::qr) mix_dh(state, f.ecdh(*client_identity));  // se
   auto tag = state.encrypt_and_hash({});

@@ -5,9 +5,15 @@
 namespace hybrid::tunnel {
 namespace {
 
+// The HELP and TYPE lines of a metric family.
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP hybrid_tunnel_{} {}\n# TYPE hybrid_tunnel_{} {}\n", name, help, name, type);
+}
+
+// A metric without labels: its header and its one sample.
 void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
-  out += fmt::format("# HELP hybrid_tunnel_{} {}\n# TYPE hybrid_tunnel_{} {}\nhybrid_tunnel_{} {}\n", name, help,
-                     name, type, name, value);
+  header(out, name, type, help);
+  out += fmt::format("hybrid_tunnel_{} {}\n", name, value);
 }
 
 }  // namespace
@@ -43,14 +49,12 @@ std::string render_metrics(const Counters& c, const Gauges& g, const AdapterStat
   metric(out, "push_registrations_expired_total", "counter",
          "Registrations dropped after their phone stayed away for their lifetime.", c.push_registrations_expired);
   metric(out, "http_requests_total", "counter", "Plain HTTP responses written.", s.http_requests);
-  out += "# HELP hybrid_tunnel_rejects_total Requests refused or connections cut, by reason.\n"
-         "# TYPE hybrid_tunnel_rejects_total counter\n";
+  header(out, "rejects_total", "counter", "Requests refused or connections cut, by reason.");
   for (int i = 0; i < kRejectCount; ++i) {
     out += fmt::format("hybrid_tunnel_rejects_total{{reason=\"{}\"}} {}\n", reject_name(static_cast<Reject>(i)),
                        c.rejects[i]);
   }
-  out += "# HELP hybrid_tunnel_closes_total WebSocket close frames sent, by code.\n"
-         "# TYPE hybrid_tunnel_closes_total counter\n";
+  header(out, "closes_total", "counter", "WebSocket close frames sent, by code.");
   for (const auto& [code, n] : c.closes) out += fmt::format("hybrid_tunnel_closes_total{{code=\"{}\"}} {}\n", code, n);
   return out;
 }

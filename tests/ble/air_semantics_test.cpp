@@ -14,10 +14,10 @@
 
 #include "ble/bluez_radio.h"
 #include "ble/discovery_filter.h"
-#include "ble/private_bus.h"
 #include "ble/sdbus.h"
 #include "ble/virtual_air.h"
 #include "hybrid/advert.h"
+#include "tests/ble/air_fixture.h"
 
 using namespace hybrid;
 using namespace hybrid::ble;
@@ -28,25 +28,6 @@ namespace {
 const std::string kFff9(uuid_string(ServiceUuid::fff9));
 const std::string kFde2(uuid_string(ServiceUuid::fde2));
 const std::string kFcf1 = "0000fcf1-0000-1000-8000-00805f9b34fb";  // Google Nearby
-
-struct Air {
-  std::unique_ptr<PrivateBus> bus;
-  std::unique_ptr<VirtualAir> air;
-  std::thread thread;
-  explicit Air(VirtualAirOptions options = {}) {
-    auto b = PrivateBus::start();
-    REQUIRE(b.ok());
-    bus = std::move(*b);
-    auto a = VirtualAir::create(bus->address(), std::move(options));
-    REQUIRE(a.ok());
-    air = std::move(*a);
-    thread = std::thread([this] { (void)air->run(); });
-  }
-  ~Air() {
-    air->stop();
-    thread.join();
-  }
-};
 
 // What one client saw, by device path.
 struct Seen {
@@ -218,8 +199,8 @@ TEST_CASE("the merged filter model follows bluetoothd") {
 
 TEST_CASE("DuplicateData default (Chromium's filter): ServiceData re-signalled on every reception") {
   Air air;
-  std::string phone = air.air->broadcast({{kFff9, Bytes(20, 0x11)}});
-  Scanner chromium(air.bus->address());
+  std::string phone = air.air().broadcast({{kFff9, Bytes(20, 0x11)}});
+  Scanner chromium(air.address());
   REQUIRE(chromium.set_filter(transport_le) == "");  // exactly what Chromium 156 sends
   REQUIRE(chromium.adapter_call("StartDiscovery") == "");
   chromium.pump(50ms);
@@ -239,8 +220,8 @@ TEST_CASE("DuplicateData default (Chromium's filter): ServiceData re-signalled o
 
 TEST_CASE("DuplicateData=false: only changes are signalled") {
   Air air;
-  std::string phone = air.air->broadcast({{kFde2, Bytes(20, 0x21)}});
-  Scanner quiet(air.bus->address());
+  std::string phone = air.air().broadcast({{kFde2, Bytes(20, 0x21)}});
+  Scanner quiet(air.address());
   REQUIRE(quiet.set_filter([](sd_bus_message* m) {
     transport_le(m);
     duplicate(m, false);
@@ -251,7 +232,7 @@ TEST_CASE("DuplicateData=false: only changes are signalled") {
   CHECK(s.discovering == std::vector<bool>{true});
   CHECK(s.added[device_path(phone)] == 1);
   CHECK(s.service_data[device_path(phone)] == 0);
-  air.air->broadcast({{kFde2, Bytes(20, 0x22)}}, phone);  // the advert changes once
+  air.air().broadcast({{kFde2, Bytes(20, 0x22)}}, phone);  // the advert changes once
   quiet.pump(kWindow);
   s = quiet.take();
   CHECK(s.service_data[device_path(phone)] == 1);
@@ -259,8 +240,8 @@ TEST_CASE("DuplicateData=false: only changes are signalled") {
 
 TEST_CASE("no filter at all: no duplicates and RSSI only past the 8 dB threshold") {
   Air air;  // RSSI jitter is ±3 dB, under the threshold
-  std::string phone = air.air->broadcast({{kFff9, Bytes(20, 0x31)}});
-  Scanner plain(air.bus->address());
+  std::string phone = air.air().broadcast({{kFff9, Bytes(20, 0x31)}});
+  Scanner plain(air.address());
   REQUIRE(plain.adapter_call("StartDiscovery") == "");
   plain.pump(kWindow);
   Seen s = plain.take();
@@ -271,9 +252,9 @@ TEST_CASE("no filter at all: no duplicates and RSSI only past the 8 dB threshold
 
 TEST_CASE("filters of all discovering clients are merged; signals reach every client") {
   Air air;
-  std::string phone = air.air->broadcast({{kFff9, Bytes(20, 0x41)}});
-  std::string beacon = air.air->broadcast({{kFcf1, Bytes(22, 0x42)}});
-  Scanner quiet(air.bus->address()), chromium(air.bus->address());
+  std::string phone = air.air().broadcast({{kFff9, Bytes(20, 0x41)}});
+  std::string beacon = air.air().broadcast({{kFcf1, Bytes(22, 0x42)}});
+  Scanner quiet(air.address()), chromium(air.address());
   REQUIRE(quiet.set_filter([](sd_bus_message* m) {
     duplicate(m, false);
     REQUIRE(sd_bus_message_append(m, "{sv}", "UUIDs", "as", 1, "fff9") >= 0);
@@ -310,12 +291,12 @@ TEST_CASE("a device is removed after its advertiser stops, once the temporary ti
   Air air(opt);
   BluezRadio phone([&] {
     BluezRadioOptions o;
-    o.dbus_address = air.bus->address();
+    o.dbus_address = air.address();
     o.call_timeout = 5s;
     return o;
   }());
   REQUIRE(phone.start_advertising(Bytes(20, 0x51)).ok());
-  Scanner chromium(air.bus->address());
+  Scanner chromium(air.address());
   REQUIRE(chromium.set_filter(transport_le) == "");
   REQUIRE(chromium.adapter_call("StartDiscovery") == "");
   chromium.pump(500ms);
@@ -333,15 +314,15 @@ TEST_CASE("a device is removed after its advertiser stops, once the temporary ti
   chromium.pump(800ms);
   s = chromium.take();
   CHECK(s.removed[path] == 1);
-  CHECK(air.air->stats().devices == 0);
+  CHECK(air.air().stats().devices == 0);
 }
 
 TEST_CASE("Powered: off ends discovery, Set Powered true turns it on, StartDiscovery needs it on") {
   VirtualAirOptions opt;
   opt.powered = false;
   Air air(opt);
-  air.air->broadcast({{kFff9, Bytes(20, 0x61)}});
-  Scanner chromium(air.bus->address());
+  air.air().broadcast({{kFff9, Bytes(20, 0x61)}});
+  Scanner chromium(air.address());
   CHECK(chromium.adapter_call("StartDiscovery") == "org.bluez.Error.NotReady");
   REQUIRE(chromium.set_powered(true) == "");  // what "Turn on Bluetooth" does
   chromium.pump(100ms);
@@ -358,12 +339,12 @@ TEST_CASE("Powered: off ends discovery, Set Powered true turns it on, StartDisco
   CHECK(s.powered_changes == 1);
   CHECK(s.discovering == std::vector<bool>{false});
   CHECK(s.removed.size() == 1);
-  CHECK_FALSE(air.air->stats().discovering);
+  CHECK_FALSE(air.air().stats().discovering);
 }
 
 TEST_CASE("SetDiscoveryFilter rejects what BlueZ rejects") {
   Air air;
-  Scanner c(air.bus->address());
+  Scanner c(air.address());
   CHECK(c.set_filter([](sd_bus_message* m) {
     REQUIRE(sd_bus_message_append(m, "{sv}", "RSSI", "n", -60) >= 0);
     REQUIRE(sd_bus_message_append(m, "{sv}", "Pathloss", "q", 40) >= 0);

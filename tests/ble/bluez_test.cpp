@@ -19,6 +19,7 @@
 #include "ble/virtual_air.h"
 #include "crypto/primitives.h"
 #include "hybrid/advert.h"
+#include "tests/ble/air_fixture.h"
 #include "tests/ble/subprocess.h"
 
 using namespace hybrid;
@@ -44,42 +45,6 @@ const std::string kFff9(uuid_string(ServiceUuid::fff9));
 const std::string kFde2(uuid_string(ServiceUuid::fde2));
 const std::string kFcf1 = "0000fcf1-0000-1000-8000-00805f9b34fb";  // Google Nearby
 
-// A private bus with the virtual air serving on it from a thread.
-struct Air {
-  std::unique_ptr<PrivateBus> bus;
-  std::unique_ptr<VirtualAir> air;
-  std::thread thread;
-
-  explicit Air(VirtualAirOptions options = {}, PrivateBus::Options bus_options = {}) {
-    auto b = PrivateBus::start(bus_options);
-    REQUIRE(b.ok());
-    bus = std::move(*b);
-    start(std::move(options));
-  }
-  void start(VirtualAirOptions options) {
-    auto a = VirtualAir::create(bus->address(), std::move(options));
-    REQUIRE(a.ok());
-    air = std::move(*a);
-    thread = std::thread([this] { (void)air->run(); });
-  }
-  // Stops serving and leaves the bus, as bluetoothd exiting would.
-  void stop() {
-    if (!air) return;
-    air->stop();
-    thread.join();
-    air.reset();
-  }
-  ~Air() { stop(); }
-
-  BluezRadioOptions radio_options() const {
-    BluezRadioOptions o;
-    o.dbus_address = bus->address();
-    o.call_timeout = 5s;
-    return o;
-  }
-  VirtualAirStats stats() const { return air->stats(); }
-};
-
 Status listen_for(Radio& radio, std::chrono::milliseconds timeout, std::vector<ServiceDataEvent>* got = nullptr,
                   std::function<bool(const ServiceDataEvent&)> accept = {}, std::stop_token stop = {}) {
   return radio.listen(
@@ -100,9 +65,9 @@ TEST_CASE("an advert registered by another process is seen and decrypted by the 
   Advert advert = encrypt_advert(eid_key, contents.to_plaintext());
   // Another phone nearby, whose advert is not for us.
   Advert decoy = encrypt_advert(crypto::random_bytes(64), contents.to_plaintext());
-  air.air->broadcast({{kFff9, to_bytes(decoy)}});
+  air.air().broadcast({{kFff9, to_bytes(decoy)}});
 
-  Subprocess phone({hybrid_binary(), "ble", "advertise", hex_encode(advert), "--dbus-address", air.bus->address()});
+  Subprocess phone({hybrid_binary(), "ble", "advertise", hex_encode(advert), "--dbus-address", air.address()});
   auto ready = phone.read_line(10s);
   REQUIRE(ready);
   CHECK(contains(*ready, "\"advertising\":true"));
@@ -182,7 +147,7 @@ TEST_CASE("repeated adverts, and new data on the same address, reach the callbac
   VirtualAirOptions opt;
   opt.advert_interval = 20ms;
   Air air(opt);
-  std::string phone = air.air->broadcast({{kFff9, Bytes(20, 0x11)}});
+  std::string phone = air.air().broadcast({{kFff9, Bytes(20, 0x11)}});
   BluezRadio client(air.radio_options());
   int repeats = 0;
   bool rotated = false;
@@ -190,7 +155,7 @@ TEST_CASE("repeated adverts, and new data on the same address, reach the callbac
   Status st = listen_for(client, 5s, &got, [&](const ServiceDataEvent& ev) {
     if (ev.data == Bytes(20, 0x11) && ++repeats == 3 && !rotated) {
       rotated = true;
-      air.air->broadcast({{kFff9, Bytes(20, 0x22)}}, phone);  // the phone changes its advert
+      air.air().broadcast({{kFff9, Bytes(20, 0x22)}}, phone);  // the phone changes its advert
     }
     return ev.data == Bytes(20, 0x22);
   });
@@ -204,10 +169,10 @@ TEST_CASE("unrelated service data is ignored and odd lengths are reported withou
   VirtualAirOptions opt;
   opt.advert_interval = 20ms;
   Air air(opt);
-  std::string nearby = air.air->broadcast({{kFcf1, Bytes(22, 0xfc)}});
-  std::string mixed = air.air->broadcast({{kFcf1, Bytes(22, 0xfd)}, {kFff9, Bytes(10, 0x0a)}});
-  std::string legacy = air.air->broadcast({{kFde2, Bytes(20, 0xde)}});
-  std::string suffix = air.air->broadcast({{kFff9, Bytes(23, 0x23)}});
+  std::string nearby = air.air().broadcast({{kFcf1, Bytes(22, 0xfc)}});
+  std::string mixed = air.air().broadcast({{kFcf1, Bytes(22, 0xfd)}, {kFff9, Bytes(10, 0x0a)}});
+  std::string legacy = air.air().broadcast({{kFde2, Bytes(20, 0xde)}});
+  std::string suffix = air.air().broadcast({{kFff9, Bytes(23, 0x23)}});
 
   BluezRadio client(air.radio_options());
   std::vector<ServiceDataEvent> got;
@@ -236,7 +201,7 @@ TEST_CASE("adverts cached by BlueZ before the scan are not reported") {
   VirtualAirOptions opt;
   opt.advert_interval = 60s;  // no re-reports during the test: only the cached Device1 remains
   Air air(opt);
-  air.air->broadcast({{kFff9, Bytes(20, 0x33)}});
+  air.air().broadcast({{kFff9, Bytes(20, 0x33)}});
   // Someone else's scan makes BlueZ create (and keep) the Device1 object.
   BluezRadio other(air.radio_options());
   std::atomic<bool> other_saw{false};
@@ -308,7 +273,7 @@ TEST_CASE("stop: from another thread mid-scan, and before the scan starts") {
 TEST_CASE("SIGINT stops a scanning process's discovery; SIGKILL is cleaned up by the bus") {
   Air air;
   {
-    Subprocess scan({hybrid_binary(), "ble", "scan", "--timeout", "20", "--dbus-address", air.bus->address()});
+    Subprocess scan({hybrid_binary(), "ble", "scan", "--timeout", "20", "--dbus-address", air.address()});
     REQUIRE(eventually([&] { return air.stats().discovery_sessions == 1; }, 10s));
     scan.signal(SIGINT);
     CHECK(scan.wait_exit(5s) == 11);  // kCancelled
@@ -317,7 +282,7 @@ TEST_CASE("SIGINT stops a scanning process's discovery; SIGKILL is cleaned up by
     CHECK_FALSE(air.stats().discovering);
   }
   {
-    Subprocess scan({hybrid_binary(), "ble", "scan", "--timeout", "20", "--dbus-address", air.bus->address()});
+    Subprocess scan({hybrid_binary(), "ble", "scan", "--timeout", "20", "--dbus-address", air.address()});
     REQUIRE(eventually([&] { return air.stats().discovery_sessions == 1; }, 10s));
     scan.signal(SIGKILL);
     CHECK(scan.wait_exit(5s) == 128 + SIGKILL);
@@ -329,7 +294,7 @@ TEST_CASE("SIGINT stops a scanning process's discovery; SIGKILL is cleaned up by
 TEST_CASE("an advertiser that dies without unregistering disappears from the air") {
   Air air;
   Subprocess phone({hybrid_binary(), "ble", "advertise", hex_encode(Bytes(20, 7)), "--dbus-address",
-                    air.bus->address()});
+                    air.address()});
   REQUIRE(phone.read_line(10s));
   CHECK(air.stats().advertisements == 1);
   phone.signal(SIGKILL);
@@ -472,7 +437,7 @@ TEST_CASE("the adapter turned off or BlueZ stopping mid-scan end the scan with t
     BluezRadio radio(air.radio_options());
     std::thread toggler([&] {
       REQUIRE(eventually([&] { return air.stats().discovering; }));
-      air.air->set_powered(false);
+      air.air().set_powered(false);
     });
     Status st = listen_for(radio, 10s);
     toggler.join();
@@ -532,7 +497,7 @@ TEST_CASE("a generic BlueZ client sees what bluetoothd would show: object layout
   BluezRadio phone(air.radio_options());
   REQUIRE(phone.start_advertising(Bytes(20, 0x5a)).ok());
 
-  auto bus = sdbus::open_bus(air.bus->address());
+  auto bus = sdbus::open_bus(air.address());
   REQUIRE(bus.ok());
   sd_bus* b = bus->get();
   auto call = [&](sdbus::MessagePtr m) {

@@ -64,6 +64,21 @@ TEST_CASE("UHID_INPUT2 carries one 64-byte report") {
   CHECK(std::memcmp(ev.u.input2.data, r.data(), 64) == 0);
 }
 
+TEST_CASE("GET_REPORT and SET_REPORT requests are answered with EIO and their id") {
+  const auto decode = [](const Bytes& bytes) {
+    uhid_event ev{};
+    REQUIRE(bytes.size() == sizeof ev);
+    std::memcpy(&ev, bytes.data(), sizeof ev);
+    return ev;
+  };
+  uhid_event get = decode(uhid::report_refusal_event(UHID_GET_REPORT, 7));
+  CHECK(get.type == UHID_GET_REPORT_REPLY);
+  CHECK((get.u.get_report_reply.id == 7 && get.u.get_report_reply.err == EIO));
+  uhid_event set = decode(uhid::report_refusal_event(UHID_SET_REPORT, 9));
+  CHECK(set.type == UHID_SET_REPORT_REPLY);
+  CHECK((set.u.set_report_reply.id == 9 && set.u.set_report_reply.err == EIO));
+}
+
 TEST_CASE("output reports: the hidraw report-ID byte is dropped, other sizes are refused") {
   Bytes with_id(65);
   with_id[0] = 0;

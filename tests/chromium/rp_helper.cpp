@@ -8,16 +8,15 @@
 //   {"op":"finish_auth","credential":{…}}                       → {"ok":true,"user":…}
 // "check_profile" judges the registered credential's facts (kind, attestation, AAGUID)
 // under another profile of the policy, as a stricter relying party would.
-#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/verifier.h"
+#include "tests/support/json_line_driver.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
@@ -101,18 +100,6 @@ json handle(Session& s, const json& req) {
 }  // namespace
 
 int main() {
-  log::set_threshold(log::Level::warn);
   Session session;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.empty()) continue;
-    json answer;
-    try {
-      answer = handle(session, json::parse(line));
-    } catch (const std::exception& e) {
-      answer = json{{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-    }
-    std::cout << answer.dump() << std::endl;
-  }
-  return 0;
+  return test::run_json_line_driver([&](const json& request) { return handle(session, request); });
 }

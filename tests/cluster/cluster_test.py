@@ -19,21 +19,19 @@ Phases (each bounded; the whole test well under 3 minutes):
      fails; the linked phone follows and a linked sign-in works afterwards.
 Numbers are printed as `measure: …` lines (docs/tunnel.md quotes them)."""
 import asyncio
-import base64
 import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 try:
     import websockets
@@ -41,57 +39,21 @@ try:
 except ImportError:
     sys.exit("FAIL: python3-websockets is not installed (apt-get install python3-websockets)")
 
-BIN = os.environ["HYBRID_BINARY"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from hybrid_procs import Checks, Collector, Loopback, b64u, free_port, wait_for  # noqa: E402
+import hybrid_procs  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIPPED_CFG = os.path.join(ROOT, "deploy", "haproxy.cfg")
-RP = "example.com"
-PASSED = []
-T0 = time.time()
-
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def check(name, cond, detail=""):
-    if not cond:
-        raise AssertionError(f"{name}: {detail}")
-    PASSED.append(name)
-    print(f"ok {name}  [{time.time() - T0:.1f} s]", flush=True)
+check = Checks(clock=True)
 
 
 def measure(text):
     print(f"measure: {text}", flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for(what, pred, timeout, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def metrics(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
+    return hybrid_procs.metrics(f"http://127.0.0.1:{port}", 3)
 
 
 def healthz_status(port):
@@ -100,31 +62,6 @@ def healthz_status(port):
     except urllib.error.HTTPError as e:
         return e.code
     except OSError:
-        return None
-
-
-class Collector:
-    """Reads a stream in a thread so that pipes never fill up."""
-
-    def __init__(self, stream):
-        self.lines = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream):
-        for line in stream:
-            with self.lock:
-                self.lines.append((time.time(), line))
-
-    def text(self):
-        with self.lock:
-            return "".join(l for _, l in self.lines)
-
-    def first_time(self, pattern, after=0.0):
-        with self.lock:
-            for t, l in self.lines:
-                if t >= after and re.search(pattern, l):
-                    return t
         return None
 
 
@@ -138,29 +75,20 @@ class Node:
         self.start()
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [BIN, "tunnel", "serve", "--listen", f"127.0.0.1:{self.port}", "--routing-id", self.routing_id,
+        self.proc, info = self.env.service(
+            ["tunnel", "serve", "--listen", f"127.0.0.1:{self.port}", "--routing-id", self.routing_id,
              "--trust-forwarded-for", "--push-idle-timeout", "9", "--ttl", "90", "--log-level", "warn",
-             "--registration-store", f"redis://127.0.0.1:{self.env.redis_port}"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env.env, text=True)
-        self.env.procs.append(self.proc)
-        line = self.proc.stdout.readline()
-        info = json.loads(line)
-        assert info.get("ready") and info["port"] == self.port, line
+             "--registration-store", f"redis://127.0.0.1:{self.env.redis_port}"])
+        assert info["port"] == self.port, info
 
     def metrics(self):
         return metrics(self.port)
 
 
-class Env:
+class Env(Loopback):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="hybrid-cluster-")
-        self.procs = []
-        self.env = dict(os.environ, XDG_DATA_HOME=os.path.join(self.dir, "data"), HYBRID_LOG="warn")
-        air = subprocess.Popen([BIN, "virtual-air"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=self.env, text=True)
-        self.procs.append(air)
-        self.dbus = json.loads(air.stdout.readline())["dbus_address"]
+        super().__init__("hybrid-cluster-", client_timeout="40", phone_timeout="40", qr_deadline=20)
+        self.start_air()
         # The push bindings every node reaches (--registration-store): Debian's redis-server.
         self.redis_port = free_port()
         self.redis = subprocess.Popen(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
@@ -171,7 +99,7 @@ class Env:
                  or True, 10)
         self.nodes = [Node(self, i) for i in (1, 2, 3)]
         self.haproxy_port = free_port()
-        self.url = f"ws://127.0.0.1:{self.haproxy_port}"
+        self.url = self.tunnel = f"ws://127.0.0.1:{self.haproxy_port}"
         cfg = os.path.join(self.dir, "haproxy.cfg")
         with open(cfg, "w") as f:
             f.write(self.rewrite(open(SHIPPED_CFG).read()))
@@ -202,18 +130,6 @@ class Env:
         sub(r"^(\s*)maxconn \d+$", r"\g<1>maxconn 4000", 1)
         return text
 
-    def client(self, verb, *args):
-        cmd = [BIN, verb, "--rp-id", RP, "--tunnel-override", self.url, "--dbus-address", self.dbus,
-               "--no-qr", "--timeout", "40"] + list(args)
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-
-    def phone(self, *args, store="phone.json"):
-        cmd = [BIN, "phone", "--store", os.path.join(self.dir, store), "--tunnel", self.url,
-               "--dbus-address", self.dbus, "--timeout", "40"] + list(args)
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-        self.procs.append(p)
-        return p
-
     def node_of_listener(self):
         for n in self.nodes:
             try:
@@ -222,40 +138,6 @@ class Env:
             except OSError:
                 pass
         return None
-
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def read_qr(client, deadline=20):
-    end = time.time() + deadline
-    seen = ""
-    while time.time() < end:
-        line = client.stderr.readline()
-        if not line:
-            break
-        seen += line
-        if line.startswith("QR code text: "):
-            return line[len("QR code text: "):].strip()
-    raise AssertionError("the client printed no QR code: " + seen)
-
-
-def qr_transaction(env, verb, client_args, phone_args=(), store="phone.json"):
-    c = env.client(verb, *client_args)
-    qr = read_qr(c)
-    p = env.phone("--qr", qr, *phone_args, store=store)
-    out, err = c.communicate(timeout=60)
-    _, perr = p.communicate(timeout=30)
-    return c.returncode, out, err + ("" if c.returncode == 0 else "\nphone: " + perr)
 
 
 # ---- raw tunnels and the steady load (python3-websockets, in one asyncio thread) ---------
@@ -373,22 +255,22 @@ def main():
               all(len(v) >= 1 for v in by_node.values()) and all(
                   gauges[r] == len(by_node[r]) for r in gauges), f"{ {r: len(v) for r, v in by_node.items()} } {gauges}")
 
-        rc, out, err = qr_transaction(env, "register", ["--user-name", "alice", "--user-id", b64u(b"alice"),
+        rc, out, err = env.qr_transaction("register", ["--user-name", "alice", "--user-id", b64u(b"alice"),
                                                         "--challenge", b64u(secrets.token_bytes(32))])
         check("QR register through HAProxy: exit 0", rc == 0, err)
         cred_id = json.loads(out)["rawId"]
         # A second phone for QR sign-ins while the first one listens (a store has one user).
-        rc, out, err = qr_transaction(env, "register", ["--user-name", "bob", "--user-id", b64u(b"bob"),
+        rc, out, err = env.qr_transaction("register", ["--user-name", "bob", "--user-id", b64u(b"bob"),
                                                         "--challenge", b64u(secrets.token_bytes(32))], store="qr.json")
         check("QR register of a second phone: exit 0", rc == 0, err)
         qr_cred = json.loads(out)["rawId"]
-        rc, out, err = qr_transaction(env, "sign-in", ["--allow-credential", cred_id],
+        rc, out, err = env.qr_transaction("sign-in", ["--allow-credential", cred_id],
                                       ["--offer-linking", "--name", "Test Phone"])
         check("QR sign-in with linking through HAProxy: exit 0", rc == 0, err)
         before = {n.routing_id: n.metrics()["hybrid_tunnel_tunnels_created_total"]
                   for n in env.nodes}
         for _ in range(3):
-            rc, out, err = qr_transaction(env, "sign-in", ["--allow-credential", qr_cred], store="qr.json")
+            rc, out, err = env.qr_transaction("sign-in", ["--allow-credential", qr_cred], store="qr.json")
             check("QR sign-in: exit 0", rc == 0, err)
         created = {n.routing_id: n.metrics()["hybrid_tunnel_tunnels_created_total"] - before[n.routing_id]
                    for n in env.nodes}
@@ -439,7 +321,7 @@ def main():
             rf"any_node/node{victim.index} is DOWN", kill_at) is not None, 10)
         down_at = env.halog.first_time(rf"any_node/node{victim.index} is DOWN", kill_at)
         measure(f"HAProxy marked the victim down {down_at - kill_at:.2f} s after the kill")
-        rc, out, err = qr_transaction(env, "sign-in", ["--allow-credential", qr_cred], store="qr.json")
+        rc, out, err = env.qr_transaction("sign-in", ["--allow-credential", qr_cred], store="qr.json")
         check("a QR sign-in after the node is marked down: exit 0", rc == 0, err)
         wait_for("the linked phone to re-register on a surviving node",
                  lambda: env.node_of_listener() not in (None, victim), 30)
@@ -518,14 +400,8 @@ def main():
         check("linked sign-in after the rolling restart: exit 0", c.returncode == 0, err)
         check("the linked phone is still running", listen.poll() is None, plog.text()[-2000:])
     finally:
-        env.close()
-    print(f"{len(PASSED)} passed, 0 failed")
+        env.close(signal.SIGINT)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        print(f"{len(PASSED)} passed, 1 failed")
-        sys.exit(1)
+    check.run(main)

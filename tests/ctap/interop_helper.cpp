@@ -11,18 +11,17 @@
 //   {"op":"rp_finish_auth","credential":{…}}
 // The relying party is example.com with origin https://example.com and the allow-all
 // policy (UV preferred), so that python-made credentials are judged on WebAuthn rules.
-#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/authenticator.h"
 #include "ctap/verifier.h"
 #include "ctap/webauthn_client.h"
+#include "tests/support/json_line_driver.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
@@ -140,18 +139,6 @@ json handle(Session& s, const json& req) {
 }  // namespace
 
 int main() {
-  log::set_threshold(log::Level::warn);
   Session session;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.empty()) continue;
-    json answer;
-    try {
-      answer = handle(session, json::parse(line));
-    } catch (const std::exception& e) {
-      answer = json{{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-    }
-    std::cout << answer.dump() << std::endl;
-  }
-  return 0;
+  return test::run_json_line_driver([&](const json& request) { return handle(session, request); });
 }

@@ -15,34 +15,13 @@
 #include "crypto/p256.h"
 #include "crypto/primitives.h"
 #include "ctap/credential_store.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory, removed at the end of the test: in the build tree (a real disk, where
-// fsync matters) when CMake says where that is, else under the system temp dir.
-struct TempDir {
-  TempDir() {
-#ifdef CTAP_TEST_SCRATCH_DIR
-    const fs::path base = CTAP_TEST_SCRATCH_DIR;
-#else
-    const fs::path base = fs::temp_directory_path();
-#endif
-    std::string tmpl = (base / "ctap-store-XXXXXX").string();
-    char* p = mkdtemp(tmpl.data());
-    REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (fs::path(path) / name).string(); }
-  std::string path;
-};
 
 StoredCredential make_credential(uint32_t n) {
   StoredCredential c;
@@ -75,7 +54,7 @@ uint32_t user_number(const StoredCredential& c) {
 
 TEST_CASE("ctap store: persists atomically with mode 0600 and reopens") {
   log::set_threshold(log::Level::warn);
-  TempDir dir;
+  test::ScratchDir dir("ctap-store");
   const std::string path = dir.file("credentials.json");
   Bytes first_id;
   {
@@ -120,7 +99,7 @@ TEST_CASE("ctap store: persists atomically with mode 0600 and reopens") {
 
 TEST_CASE("ctap store: a damaged file is refused and left alone; stale temp files are cleaned") {
   log::set_threshold(log::Level::warn);
-  TempDir dir;
+  test::ScratchDir dir("ctap-store");
   const std::string path = dir.file("credentials.json");
   {
     std::ofstream out(path);
@@ -151,7 +130,7 @@ TEST_CASE("ctap store: a damaged file is refused and left alone; stale temp file
 
 TEST_CASE("ctap store: SIGKILL at random moments never loses an acknowledged credential") {
   log::set_threshold(log::Level::error);
-  TempDir dir;
+  test::ScratchDir dir("ctap-store");
   const std::string path = dir.file("credentials.json");
   std::mt19937 rng(std::random_device{}());
   std::set<uint32_t> acknowledged;

@@ -80,26 +80,24 @@ class Child:
         """Signals the process and waits; returns its exit code (kills it after `timeout`)."""
         if self.p.poll() is None:
             self.p.send_signal(sig)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-                raise AssertionError(f"{self.args[0]} did not stop within {timeout} s after {sig!r}")
+            self._wait_after(f"{sig!r}", timeout)
         self._log.close()
         return self.p.returncode
 
     def ctrl_c(self, timeout=10):
         """SIGINT to the whole process group, as a terminal's Ctrl-C; returns the exit code."""
         os.killpg(self.p.pid, signal.SIGINT)
+        self._wait_after("Ctrl-C", timeout)
+        self._log.close()
+        return self.p.returncode
+
+    def _wait_after(self, what, timeout):
         try:
             self.p.wait(timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait(5)
-            raise AssertionError(f"{self.args[0]} did not stop within {timeout} s after Ctrl-C")
-        self._log.close()
-        return self.p.returncode
+            raise AssertionError(f"{self.args[0]} did not stop within {timeout} s after {what}")
 
     def kill(self):
         if self.p.poll() is None:

@@ -2,11 +2,6 @@
 // hands the kiosk's request to it, the demo policy, and a tiny loopback HTTP client.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -18,6 +13,7 @@
 #include "ctap/authenticator.h"
 #include "demo/default_policy.h"
 #include "demo/phone_channel.h"
+#include "tests/support/loopback_http.h"
 
 namespace demo_test {
 
@@ -117,28 +113,11 @@ struct HttpReply {
 inline HttpReply http(uint16_t port, const std::string& method, const std::string& path,
                       const std::string& extra_headers = "") {
   HttpReply r;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return r;
-  }
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
                     extra_headers + "Content-Length: 0\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string all;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
+  auto reply = hybrid::test::http_exchange(port, req);
+  if (!reply) return r;
+  const std::string& all = *reply;
   auto end = all.find("\r\n\r\n");
   if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return r;
   r.status = std::stoi(all.substr(9, 3));

@@ -9,12 +9,14 @@ and wait is bounded; everything is cleaned up."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-BIN = os.environ["HYBRID_BINARY"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from hybrid_procs import BIN, free_port, ready_line  # noqa: E402
+
 PROCS = []
 PASSED = []
 
@@ -23,12 +25,6 @@ def start(args, env=None):
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     PROCS.append(p)
     return p
-
-
-def ready_line(p, what):
-    line = p.stdout.readline()
-    assert line, f"{what} printed no ready line"
-    return json.loads(line)
 
 
 def stop(p):
@@ -91,14 +87,6 @@ def expect(checks, name, status, *fix_words, detail_words=()):
         assert w in c["detail"], f"{name}: detail lacks {w!r}: {c['detail']}"
     if status in ("warn", "fail"):
         assert c["fix"], f"{name}: a {status} without a fix"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def pki(tmp):

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import sys
+from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,6 +18,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fido2 import cbor
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from hybrid_procs import run_main  # noqa: E402
 
 
 def hkdf(ikm, salt, info, length):
@@ -173,8 +177,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -3,14 +3,11 @@
 // text and PNG, cancel, and a tunnel node that really serves.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +20,7 @@
 
 #include "hybrid/hybrid.h"
 #include "hybrid/hybrid.hpp"
+#include "tests/support/loopback_http.h"
 
 namespace {
 
@@ -44,23 +42,9 @@ void record(const hybrid_stage_event* e, void* user) {
 }
 
 std::string http_get(uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
+  auto reply = hybrid::test::http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  REQUIRE(reply);
+  return *reply;
 }
 
 }  // namespace

@@ -7,101 +7,40 @@ must produce its own exit code. Every process is bounded in time and cleaned up.
 import base64
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from pathlib import Path
 
 from fido2.client import ClientData
 from fido2.ctap2 import AttestationObject, AuthenticatorData
 from fido2.server import Fido2Server
 from fido2.webauthn import PublicKeyCredentialRpEntity
 
-BIN = os.environ["HYBRID_BINARY"]
-RP = "example.com"
-PASSED = []
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from hybrid_procs import BIN, RP, Checks, Loopback, b64u, read_qr  # noqa: E402
 
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+check = Checks()
 
 
 def unb64u(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-class Env:
+class Env(Loopback):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="hybrid-e2e-")
-        self.procs = []
-        self.env = dict(os.environ, XDG_DATA_HOME=os.path.join(self.dir, "data"), HYBRID_LOG="warn")
-        self.air = self.service(["virtual-air"])
-        self.dbus = self.air_info["dbus_address"]
-        self.tunnel_proc = self.service(["tunnel", "serve", "--listen", "127.0.0.1:0"], key="tunnel_info")
-        self.tunnel = self.tunnel_info["url"]
-
-    def service(self, args, key="air_info"):
-        p = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, text=True)
-        self.procs.append(p)
-        line = p.stdout.readline()
-        info = json.loads(line)
-        assert info.get("ready"), line
-        setattr(self, key, info)
-        return p
-
-    def client(self, verb, *args, timeout=40):
-        cmd = [BIN, verb, "--rp-id", RP, "--tunnel-override", self.tunnel, "--dbus-address", self.dbus,
-               "--no-qr", "--timeout", "30"] + list(args)
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-
-    def phone(self, qr, *args, store="phone.json"):
-        cmd = [BIN, "phone", "--qr", qr, "--store", os.path.join(self.dir, store), "--tunnel", self.tunnel,
-               "--dbus-address", self.dbus, "--timeout", "30"] + list(args)
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def read_qr(client, deadline=10):
-    """The QR text the client prints on stderr (what a phone's camera would read)."""
-    end = time.time() + deadline
-    lines = []
-    while time.time() < end:
-        line = client.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("QR code text: "):
-            client.consumed = "".join(lines)
-            return line[len("QR code text: "):].strip()
-    raise AssertionError("the client printed no QR code: " + "".join(lines))
+        super().__init__("hybrid-e2e-")
+        self.start_air()
+        self.tunnel_proc, info = self.service(["tunnel", "serve", "--listen", "127.0.0.1:0"])
+        self.tunnel = info["url"]
 
 
 def transact(env, verb, client_args, phone_args=(), store="phone.json"):
-    c = env.client(verb, *client_args)
-    qr = read_qr(c)
-    p = env.phone(qr, *phone_args, store=store)
+    c, p = env.qr_pair(verb, client_args, phone_args, store=store)
     out, err = c.communicate(timeout=45)
     pout, perr = p.communicate(timeout=45)
     return c.returncode, out, c.consumed + err, p.returncode, pout, perr
-
-
-def check(name, cond, detail=""):
-    if not cond:
-        raise AssertionError(f"{name}: {detail}")
-    PASSED.append(name)
-    print(f"ok {name}")
 
 
 def register_and_verify(env, server, user, kind, store, extra=()):
@@ -170,11 +109,7 @@ def main():
                                               ["--offer-linking", "--name", "Test Phone"], store="synced.json")
         check("QR sign-in with linking: exit 0", rc == 0, err)
         check("linking stored", 'Linked this phone as "Test Phone"' in err, err)
-        listen = subprocess.Popen([BIN, "phone", "--listen", "--max-transactions", "1", "--store",
-                                   os.path.join(env.dir, "synced.json"), "--tunnel", env.tunnel, "--dbus-address",
-                                   env.dbus, "--timeout", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=env.env, text=True)
-        env.procs.append(listen)
+        listen = env.phone("--listen", "--max-transactions", "1", store="synced.json")
         assert json.loads(listen.stdout.readline())["ready"]
         opts, state = server.authenticate_begin([cred], user_verification="preferred")
         c = env.client("sign-in", "--phone", "Test Phone", "--challenge", state["challenge"], "--allow-credential",
@@ -201,16 +136,16 @@ def main():
         c = subprocess.Popen([BIN, "sign-in", "--rp-id", RP, "--tunnel-override", "ws://127.0.0.1:9", "--dbus-address",
                               env.dbus, "--no-qr", "--timeout", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env.env, text=True)
-        qr = read_qr(c)
-        p = env.phone(qr, store="synced.json")
+        qr = read_qr(c, env.qr_deadline)
+        p = env.phone("--qr", qr, store="synced.json")
         _, err = c.communicate(timeout=30)
         p.kill()
         p.wait()
         check("wrong tunnel override: exit 15 (network)", c.returncode == 15, f"{c.returncode} {err}")
 
         c = env.client("sign-in")
-        qr = read_qr(c)
-        p = env.phone(qr, "--think-time", "5000", store="synced.json")
+        qr = read_qr(c, env.qr_deadline)
+        p = env.phone("--qr", qr, "--think-time", "5000", store="synced.json")
         deadline = time.time() + 15
         seen = ""
         while time.time() < deadline:
@@ -237,20 +172,14 @@ def main():
 
         # Ctrl-C while scanning: exit 11.
         c = env.client("sign-in")
-        read_qr(c)
+        read_qr(c, env.qr_deadline)
         time.sleep(0.5)
         c.send_signal(signal.SIGINT)
         _, err = c.communicate(timeout=10)
         check("Ctrl-C while waiting for the advert: exit 11", c.returncode == 11, f"{c.returncode} {err}")
     finally:
         env.close()
-    print(f"{len(PASSED)} passed, 0 failed")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        print(f"{len(PASSED)} passed, 1 failed")
-        sys.exit(1)
+    check.run(main)

@@ -15,10 +15,10 @@
 #include "crypto/p256.h"
 #include "roles/link_store.h"
 #include "tests/support/kill_writer.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace hybrid;
 using namespace hybrid::roles;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -37,24 +37,12 @@ uint32_t number_of(const LinkRecord& r) {
          r.contact_id[3];
 }
 
-int rounds_from_env(int fallback) {
-  const char* v = std::getenv("HYBRID_KILL_ROUNDS");
-  return v ? std::max(1, std::atoi(v)) : fallback;
-}
-
 }  // namespace
 
 TEST_CASE("roles link store: SIGKILL during writes never loses or corrupts an acknowledged record") {
   log::set_threshold(log::Level::error);
-#ifdef ROLES_TEST_SCRATCH_DIR
-  const fs::path base = ROLES_TEST_SCRATCH_DIR;
-#else
-  const fs::path base = fs::temp_directory_path();
-#endif
-  std::string tmpl = (base / "link-store-XXXXXX").string();
-  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-  const std::string dir = tmpl;
-  const std::string path = dir + "/linked-phones.json";
+  const test::ScratchDir dir("link-store");
+  const std::string path = dir.file("linked-phones.json");
 
   uint32_t next = 1;
   std::set<uint32_t> live, forgotten;  // must be present / must be absent
@@ -117,12 +105,10 @@ TEST_CASE("roles link store: SIGKILL during writes never loses or corrupts an ac
     // Written but not acknowledged continues the numbering.
     if (!present.empty()) next = std::max(next, *present.rbegin() + 1);
   };
-  const int rounds = rounds_from_env(250);
+  const int rounds = test::kill_rounds_from_env(250);
   auto stats = test::kill_writer_loop(rounds, std::chrono::seconds(rounds > 250 ? 600 : 40), 30000, writer, check);
   WARN("link store: " << stats.rounds << " kills, " << stats.acknowledgements << " acknowledged writes, "
                       << live.size() << " phones stored, " << forgotten.size() << " forgotten");
-  std::error_code ec;
-  fs::remove_all(dir, ec);
   // Only meaningful if writers really were interrupted mid-stream, many times.
   CHECK(stats.rounds >= std::min(rounds, 50));
   CHECK(stats.acknowledgements >= 20);

@@ -14,142 +14,33 @@ close frames whose reason is not valid UTF-8.
   4. A close reason with invalid UTF-8, on the push channel and on a linked tunnel, does not
      end the phone: it reports the failure as valid JSON and listens again."""
 import base64
+import hashlib
 import json
-import os
 import secrets
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
-import hashlib
+from pathlib import Path
 
-BIN = os.environ["HYBRID_BINARY"]
-RP = "example.com"
-PASSED = []
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from hybrid_procs import Checks, Collector, Loopback, b64u, metrics, wait_for  # noqa: E402
 
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+check = Checks()
 
 
-def check(name, cond, detail=""):
-    if not cond:
-        raise AssertionError(f"{name}: {detail}")
-    PASSED.append(name)
-    print(f"ok {name}", flush=True)
-
-
-def metrics(url):
-    text = urllib.request.urlopen(url.replace("ws://", "http://") + "/metrics", timeout=5).read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
-def wait_for(what, pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class Lines:
-    """Collects a process's stderr in a thread (so pipes never fill up)."""
-
-    def __init__(self, stream):
-        self.text = ""
-        self.lock = threading.Lock()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream):
-        for line in stream:
-            with self.lock:
-                self.text += line
-
-    def get(self):
-        with self.lock:
-            return self.text
-
-
-class Env:
+class Env(Loopback):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="hybrid-push-")
-        self.procs = []
-        self.env = dict(os.environ, XDG_DATA_HOME=os.path.join(self.dir, "data"), HYBRID_LOG="warn")
-        self.air = self.service(["virtual-air"])
-        self.dbus = self.air["dbus_address"]
+        super().__init__("hybrid-push-", qr_deadline=15)
+        self.start_air()
         self.start_tunnel(0)
 
     def start_tunnel(self, port):
-        self.tunnel_proc_info = self.service(["tunnel", "serve", "--listen", f"127.0.0.1:{port}",
-                                              "--push-idle-timeout", "2"])
-        self.tunnel_proc = self.procs[-1]
-        self.tunnel = self.tunnel_proc_info["url"]
-        self.port = self.tunnel_proc_info["port"]
-
-    def service(self, args):
-        p = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, text=True)
-        self.procs.append(p)
-        info = json.loads(p.stdout.readline())
-        assert info.get("ready"), info
-        return info
-
-    def client(self, verb, *args):
-        cmd = [BIN, verb, "--rp-id", RP, "--tunnel-override", self.tunnel, "--dbus-address", self.dbus,
-               "--no-qr", "--timeout", "30"] + list(args)
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-
-    def phone(self, *args, tunnel=None):
-        cmd = [BIN, "phone", "--store", os.path.join(self.dir, "phone.json"), "--tunnel", tunnel or self.tunnel,
-               "--dbus-address", self.dbus, "--timeout", "30"] + list(args)
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
-        self.procs.append(p)
-        return p
-
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGCONT)
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def read_qr(client, deadline=15):
-    end = time.time() + deadline
-    while time.time() < end:
-        line = client.stderr.readline()
-        if not line:
-            break
-        if line.startswith("QR code text: "):
-            return line[len("QR code text: "):].strip()
-    raise AssertionError("the client printed no QR code")
-
-
-def qr_transaction(env, verb, client_args, phone_args):
-    c = env.client(verb, *client_args)
-    qr = read_qr(c)
-    p = env.phone("--qr", qr, *phone_args)
-    out, err = c.communicate(timeout=60)
-    p.communicate(timeout=30)
-    return c.returncode, out, err
+        self.tunnel_proc, info = self.service(["tunnel", "serve", "--listen", f"127.0.0.1:{port}",
+                                               "--push-idle-timeout", "2"])
+        self.tunnel = info["url"]
+        self.port = info["port"]
 
 
 def linked_sign_in(env, cred_id):
@@ -159,7 +50,11 @@ def linked_sign_in(env, cred_id):
 
 
 def listener_registered(env):
-    return metrics(env.tunnel).get("hybrid_tunnel_push_listeners", 0) >= 1
+    return metrics(env.tunnel, 5).get("hybrid_tunnel_push_listeners", 0) >= 1
+
+
+def wait(what, pred, timeout):
+    wait_for(what, pred, timeout, step=0.2)
 
 
 # ---- a fake tunnel server that closes with invalid UTF-8 reasons --------------------------
@@ -242,24 +137,24 @@ def main():
     env = Env()
     try:
         # A linked phone: register, then a QR sign-in that sends linking data.
-        rc, out, err = qr_transaction(env, "register", ["--user-name", "alice", "--user-id", b64u(b"alice"),
+        rc, out, err = env.qr_transaction("register", ["--user-name", "alice", "--user-id", b64u(b"alice"),
                                                         "--challenge", b64u(secrets.token_bytes(32))], [])
         check("register over QR: exit 0", rc == 0, err)
         cred_id = json.loads(out)["rawId"]
-        rc, out, err = qr_transaction(env, "sign-in", ["--allow-credential", cred_id],
+        rc, out, err = env.qr_transaction("sign-in", ["--allow-credential", cred_id],
                                       ["--offer-linking", "--name", "Test Phone"])
         check("QR sign-in with linking: exit 0", rc == 0, err)
 
         listen = env.phone("--listen", "--reconnect-max", "2")
-        log = Lines(listen.stderr)
+        log = Collector(listen.stderr)
         check("phone --listen ready", json.loads(listen.stdout.readline()).get("ready") is True)
-        wait_for("the push listener", lambda: listener_registered(env), 15)
+        wait("the push listener", lambda: listener_registered(env), 15)
 
         # 1. Keepalives at a third of the announced 2 s idle timeout.
-        before = metrics(env.tunnel)
+        before = metrics(env.tunnel, 5)
         time.sleep(6.5)
-        after = metrics(env.tunnel)
-        check("keepalive interval learned from the server", "keepalive every 666 ms" in log.get(), log.get())
+        after = metrics(env.tunnel, 5)
+        check("keepalive interval learned from the server", "keepalive every 666 ms" in log.text(), log.text())
         cut = after.get("hybrid_tunnel_idle_timeouts_total", 0) - before.get("hybrid_tunnel_idle_timeouts_total", 0)
         check("no push channel closed for silence in 3x the idle timeout", cut == 0, f"{cut} idle closes")
         regs = after["hybrid_tunnel_push_registrations_total"]
@@ -267,64 +162,58 @@ def main():
               after.get('hybrid_tunnel_closes_total{code="1008"}', 0) == 0 and listener_registered(env), str(after))
         rc, out, err = linked_sign_in(env, cred_id)
         check("linked sign-in after 3x the idle timeout: exit 0", rc == 0, err)
-        wait_for("the push listener after the sign-in", lambda: listener_registered(env), 15)
+        wait("the push listener after the sign-in", lambda: listener_registered(env), 15)
 
         # 2. A half-open channel: the server stops answering; the phone notices.
         env.tunnel_proc.send_signal(signal.SIGSTOP)
         try:
-            wait_for("the phone to notice the unanswered keepalive",
-                     lambda: "no answer to a keepalive" in log.get(), 10)
+            wait("the phone to notice the unanswered keepalive",
+                     lambda: "no answer to a keepalive" in log.text(), 10)
         finally:
             env.tunnel_proc.send_signal(signal.SIGCONT)
         check("dead channel detected (no answer to a keepalive)", True)
-        wait_for("the push listener after the stall", lambda: listener_registered(env), 20)
+        wait("the push listener after the stall", lambda: listener_registered(env), 20)
         rc, out, err = linked_sign_in(env, cred_id)
         check("linked sign-in after a stalled server: exit 0", rc == 0, err)
-        wait_for("the push listener after the sign-in", lambda: listener_registered(env), 15)
+        wait("the push listener after the sign-in", lambda: listener_registered(env), 15)
 
         # 3. The server is killed and comes back on the same port 8 s later.
         env.tunnel_proc.kill()
         env.tunnel_proc.wait()
         time.sleep(8)
-        check("the phone is still running 8 s after its server died", listen.poll() is None, log.get()[-2000:])
+        check("the phone is still running 8 s after its server died", listen.poll() is None, log.text()[-2000:])
         env.start_tunnel(env.port)
         t0 = time.time()
-        wait_for("the phone to re-register on the restarted server", lambda: listener_registered(env), 15)
+        wait("the phone to re-register on the restarted server", lambda: listener_registered(env), 15)
         print(f"re-registered {time.time() - t0:.1f} s after the restart", flush=True)
-        check("backoff was bounded", "reconnecting in" in log.get(), log.get()[-2000:])
+        check("backoff was bounded", "reconnecting in" in log.text(), log.text()[-2000:])
         rc, out, err = linked_sign_in(env, cred_id)
         check("linked sign-in after the server restart: exit 0", rc == 0, err)
         listen.send_signal(signal.SIGTERM)
         listen.wait(timeout=10)
-        check("phone --listen stops on SIGTERM with exit 0", listen.returncode == 0, log.get()[-2000:])
+        check("phone --listen stops on SIGTERM with exit 0", listen.returncode == 0, log.text()[-2000:])
 
         # 4. Invalid UTF-8 close reasons.
         fake = FakeTunnel()
         p = env.phone("--listen", "--reconnect-max", "1", tunnel=fake.url)
-        plog = Lines(p.stderr)
+        plog = Collector(p.stderr)
         lines = []
         threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True).start()
         fake.thread.join(timeout=40)
-        check("fake server: no error", fake.error is None and not fake.thread.is_alive(), f"{fake.error} {plog.get()}")
+        check("fake server: no error", fake.error is None and not fake.thread.is_alive(), f"{fake.error} {plog.text()}")
         check("fake server saw push, push, connect, push",
               [x.split("/")[2] for x in fake.paths] == ["push", "push", "connect", "push"], fake.paths)
-        check("the phone survived both bad close reasons", p.poll() is None, plog.get()[-2000:])
+        check("the phone survived both bad close reasons", p.poll() is None, plog.text()[-2000:])
         results = [json.loads(l) for l in lines if '"ok"' in l]
         check("the failed linked transaction is reported as valid JSON", len(results) == 1 and results[0]["ok"] is False,
               lines)
         check("the close code is reported", "1011" in results[0]["error"], results[0])
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=10)
-        check("phone exits 0 on SIGTERM after the bad reasons", p.returncode == 0, plog.get()[-2000:])
+        check("phone exits 0 on SIGTERM after the bad reasons", p.returncode == 0, plog.text()[-2000:])
     finally:
         env.close()
-    print(f"{len(PASSED)} passed, 0 failed")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        print(f"{len(PASSED)} passed, 1 failed")
-        sys.exit(1)
+    check.run(main)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -18,6 +19,12 @@
 #include <vector>
 
 namespace hybrid::test {
+
+// The number of rounds: HYBRID_KILL_ROUNDS (for a longer soak) or `fallback`.
+inline int kill_rounds_from_env(int fallback) {
+  const char* v = std::getenv("HYBRID_KILL_ROUNDS");
+  return v ? std::max(1, std::atoi(v)) : fallback;
+}
 
 struct KillLoopStats {
   int rounds = 0;

@@ -58,6 +58,17 @@ std::unique_ptr<TunnelConnection> must_connect(const std::string& url, const Con
   return std::move(*c);
 }
 
+// Opens a tunnel as the phone (through the client library) and joins it as a raw client
+// whose frames the test writes by hand; returns the phone's side.
+std::unique_ptr<TunnelConnection> open_with_raw_client(const Server& srv, RawSocket& raw) {
+  auto id = random_tunnel();
+  auto phone = must_connect(srv.url(new_tunnel_path(id)));
+  REQUIRE(raw.connect(srv.port()));
+  REQUIRE(raw.send_all(upgrade_request(connect_path(kRouting, id))));
+  REQUIRE(raw.read_status(3s) == 101);
+  return phone;
+}
+
 int raw_status(uint16_t port, const std::string& request, std::string* head = nullptr) {
   RawSocket s;
   REQUIRE(s.connect(port));
@@ -197,12 +208,8 @@ TEST_CASE("tunnel_server: message count and size limits close with 1008 and 1009
   }
   SECTION("size, sent in one frame or in fragments") {
     for (bool fragmented : {false, true}) {
-      auto id = random_tunnel();
-      auto phone = must_connect(srv.url(new_tunnel_path(id)));
       RawSocket raw;
-      REQUIRE(raw.connect(srv.port()));
-      REQUIRE(raw.send_all(upgrade_request(connect_path(kRouting, id))));
-      REQUIRE(raw.read_status(3s) == 101);
+      auto phone = open_with_raw_client(srv, raw);
       REQUIRE(raw.send_all(client_frame(2, Bytes(1024, 1))));  // exactly the limit: relayed
       auto ok = phone->receive(3s);
       REQUIRE(ok.ok());
@@ -221,12 +228,8 @@ TEST_CASE("tunnel_server: message count and size limits close with 1008 and 1009
     }
   }
   SECTION("text") {
-    auto id = random_tunnel();
-    auto phone = must_connect(srv.url(new_tunnel_path(id)));
     RawSocket raw;
-    REQUIRE(raw.connect(srv.port()));
-    REQUIRE(raw.send_all(upgrade_request(connect_path(kRouting, id))));
-    REQUIRE(raw.read_status(3s) == 101);
+    auto phone = open_with_raw_client(srv, raw);
     REQUIRE(raw.send_all(client_frame(1, Bytes{'h', 'i'})));
     CHECK(close_code(raw.read_frame(3s)) == 1003);
     REQUIRE_FALSE(phone->receive(3s).ok());
