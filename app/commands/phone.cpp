@@ -15,10 +15,12 @@
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
+#include "qr/scanner.h"
 #include "roles/data_dir.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
 #include "roles/terminal_approver.h"
+#include "base/atomic_file.h"
 #include "base/private_file.h"
 #include "base/core_dumps.h"
 #include "base/log.h"
@@ -47,17 +49,11 @@ struct PhoneArgs {
 std::string default_store() { return roles::data_dir() + "/phone-credentials.json"; }
 
 Result<std::string> scan_png(const std::string& path) {
-  std::string cmd = "zbarimg --raw -q '" + path + "' 2>/dev/null";
-  if (path.find('\'') != std::string::npos) return make_error("the PNG path must not contain a quote");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return make_error("could not run zbarimg (Debian package zbar-tools)");
-  std::string out;
-  char buf[512];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (rc != 0 || out.empty()) return make_error("no QR code found in " + path + " (zbarimg; is zbar-tools installed?)");
-  return out;
+  auto png = read_file(path);
+  if (!png) return make_error("could not read the QR code PNG: " + png.error().message);
+  auto text = qr::read_qr_png(*png);
+  if (!text) return make_error("no QR code read from " + path + ": " + text.error().message);
+  return *text;
 }
 
 nlohmann::json outcome_json(const roles::PhoneOutcome& o) {
@@ -170,7 +166,7 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
       "or (--listen) wait for linked clients. Passkeys live in --store; the result is one JSON line\n"
       "per transaction on stdout.");
   cmd->add_option("--qr", a->qr, "the QR code's text, FIDO:/…");
-  cmd->add_option("--qr-png", a->qr_png, "read the QR code from a PNG file (needs zbarimg)");
+  cmd->add_option("--qr-png", a->qr_png, "read the QR code from a PNG file");
   cmd->add_flag("--listen", a->listen, "hold the push channel open and serve linked clients until stopped");
   cmd->add_option("--max-transactions", a->max_transactions, "with --listen: stop after this many (default: no limit)");
   cmd->add_option("--store", a->store, "passkey store file (default: " + default_store() + ")");
