@@ -10,6 +10,7 @@
 #include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "app/interrupt_watcher.h"
 #include "ble/bluez_radio.h"
 #include "ctap/authenticator.h"
@@ -37,8 +38,7 @@ struct PhoneArgs {
   std::string service_uuid = "fff9";
   bool offer_linking = false;
   int timeout_s = 120;
-  std::string dbus_address, adapter;
-  bool power_on = false;
+  BluetoothOptions bluetooth;
   std::string attestation;
   int think_time_ms = 0;
   double keepalive_s = 0;
@@ -96,10 +96,7 @@ int run(const PhoneArgs& a) {
   else approver = std::make_unique<ctap::AutoApprover>();
   ctap::SoftwareAuthenticator authenticator(*store, config, *approver);
 
-  ble::BluezRadioOptions ro;
-  ro.dbus_address = a.dbus_address;
-  ro.adapter = a.adapter;
-  ro.power_on = a.power_on;
+  ble::BluezRadioOptions ro = a.bluetooth.radio_options();
   ro.advertise_uuid = a.service_uuid == "fde2" ? ble::ServiceUuid::fde2 : ble::ServiceUuid::fff9;
   ble::BluezRadio radio(ro);
 
@@ -172,7 +169,7 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--store", a->store, "passkey store file (default: " + default_store() + ")");
   cmd->add_option("--identity", a->identity, "the phone's identity file (default: <store>.identity.json)");
   cmd->add_option("--tunnel", a->tunnel, "tunnel server base URL: ws://127.0.0.1:PORT or wss://host")->required();
-  cmd->add_option("--ca-file", a->ca_file, "trust the CAs in this PEM file for wss:// (default: system CAs)");
+  add_ca_file_option(*cmd, a->ca_file);
   cmd->add_option("--domain-id", a->domain_id,
                   "tunnel-domain number put in the advert: 0/1 assigned names, >= 256 a hashed name (default 0)")
       ->check(CLI::Range(0, 65535));
@@ -199,9 +196,7 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--push-renew", a->push_renew_s,
                   "with --listen: re-register on the push channel this often, in seconds (default 1800)")
       ->check(CLI::Range(1.0, 86400.0));
-  cmd->add_option("--dbus-address", a->dbus_address, "D-Bus address of BlueZ or the virtual air");
-  cmd->add_option("--adapter", a->adapter, "Bluetooth adapter, e.g. hci0");
-  cmd->add_flag("--power-on", a->power_on, "turn the adapter on if it is off");
+  add_bluetooth_options(*cmd, a->bluetooth);
   cmd->callback([a] { set_exit_code(run(*a)); });
 });
 
