@@ -4,13 +4,13 @@
 
 #include "base/log.h"
 #include "ble/bluez_radio.h"
-#include "browser/qr_scanner.h"
 #include "browser/x_screen.h"
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
 #include "roles/terminal_approver.h"
 #include "qr/payload.h"
+#include "qr/scanner.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
 
@@ -121,7 +121,7 @@ struct ScreenPhone::Impl {
   }
 
   void run(std::atomic<int>& count) {
-    QrScanner scanner;
+    qr::QrScanner scanner;
     std::string last;  // the code answered last: Chromium may still show it for a moment
     while (!stopping) {
       auto image = eyes->grab();

@@ -68,7 +68,7 @@ Result<std::unique_ptr<XScreen>> XScreen::open(const std::string& display) {
 
 bool XScreen::alive() const { return impl_->connected; }
 
-Result<GreyImage> XScreen::grab() {
+Result<qr::GreyImage> XScreen::grab() {
   if (!impl_->connected) return make_error("the X server is gone");
   Display* dpy = impl_->dpy;
   const int screen = DefaultScreen(dpy);
@@ -76,7 +76,7 @@ Result<GreyImage> XScreen::grab() {
   const int w = DisplayWidth(dpy, screen), h = DisplayHeight(dpy, screen);
   XImage* img = XGetImage(dpy, root, 0, 0, static_cast<unsigned>(w), static_cast<unsigned>(h), AllPlanes, ZPixmap);
   if (!img) return make_error("could not grab the screen (XGetImage)");
-  GreyImage out;
+  qr::GreyImage out;
   out.width = w;
   out.height = h;
   out.pixels.resize(static_cast<size_t>(w) * static_cast<size_t>(h));

@@ -9,14 +9,9 @@
 #include <vector>
 
 #include "base/result.h"
+#include "qr/scanner.h"
 
 namespace hybrid::browser {
-
-struct GreyImage {
-  int width = 0;
-  int height = 0;
-  std::vector<uint8_t> pixels;  // row-major, one byte per pixel
-};
 
 class XScreen {
  public:
@@ -26,7 +21,7 @@ class XScreen {
   XScreen(const XScreen&) = delete;
   XScreen& operator=(const XScreen&) = delete;
 
-  Result<GreyImage> grab();
+  Result<qr::GreyImage> grab();
   // Press and release Return on whatever window has the focus (Chromium's account picker).
   Status press_return();
   // False once the connection to the X server broke (the server is gone).

@@ -69,7 +69,6 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME hybrid)
 set(CPACK_COMPONENT_CLI_DESCRIPTION
   "passkeys on your phone for any PC (CTAP 2.2 hybrid / caBLE v2)\n The hybrid command: sign in and register with a passkey on a phone (QR code, Bluetooth\n LE proximity, tunnel server), a software phone, the virtual air, the demo kiosk.")
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "bluez, dbus")  # BlueZ for sign-in; dbus-daemon for the virtual air
-set(CPACK_DEBIAN_CLI_PACKAGE_SUGGESTS "zbar-tools")
 
 set(CPACK_DEBIAN_TUNNEL_PACKAGE_NAME hybrid-tunnel)
 set(CPACK_COMPONENT_TUNNEL_DEPENDS cli)

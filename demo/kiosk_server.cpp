@@ -6,10 +6,8 @@
 
 #include <atomic>
 #include <cctype>
-#include <cstring>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +18,7 @@
 #include "demo/web_assets.h"
 #include "demo/website_http.h"
 #include "tunnel/lws_headers.h"
+#include "tunnel/lws_http.h"
 #include "tunnel/lws_log.h"
 
 namespace hybrid::demo {
@@ -39,27 +38,10 @@ constexpr std::string_view kSecurityHeaders =
     "Referrer-Policy: no-referrer\r\n"
     "Cross-Origin-Resource-Policy: same-origin\r\n";
 
-std::string status_text(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    default: return "Error";
-  }
-}
-
 std::string http_response(int status, std::string_view content_type, std::string_view body) {
-  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
-  if (!content_type.empty()) r += "Content-Type: " + std::string(content_type) + "\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (status == 405) r += "Allow: GET\r\n";
-  r += kSecurityHeaders;
-  r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
-  r += body;
-  return r;
+  std::string extra = status == 405 ? "Allow: GET\r\n" : "";
+  extra += kSecurityHeaders;
+  return tunnel::http_response(status, content_type, body, extra);
 }
 
 struct Conn {
@@ -81,7 +63,7 @@ struct KioskServer::Impl {
   bool done = false;
   lws_protocols protocols[3]{};
   std::unordered_map<lws*, Conn> conns;
-  std::unordered_set<lws*> http_pending;  // replies waiting to drain before close
+  tunnel::HttpReplies http_replies;
   std::string scratch;
   std::unique_ptr<WebsiteHttp> site;  // the website's endpoints, when configured
 
@@ -98,17 +80,7 @@ struct KioskServer::Impl {
   int handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
 
   int reply(lws* wsi, int status, std::string_view type, std::string_view body) {
-    std::string r = http_response(status, type, body);
-    std::string buf(LWS_PRE, '\0');
-    buf += r;
-    int n = lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, r.size(), LWS_WRITE_HTTP_HEADERS);
-    if (n < 0) return -1;
-    if (lws_partial_buffered(wsi)) {
-      http_pending.insert(wsi);
-      lws_callback_on_writable(wsi);
-      return 0;
-    }
-    return -1;  // sent: close the connection
+    return http_replies.send(wsi, http_response(status, type, body));
   }
 
   int on_http(lws* wsi, std::string_view path) {
@@ -250,18 +222,11 @@ struct KioskServer::Impl {
 };
 
 int KioskServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  lws_context* ctx = lws_get_context(wsi);
-  auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
+  auto* self = tunnel::context_owner<Impl>(wsi);
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
   // Nothing a peer sends may end the process: whatever escapes a handler closes only the
   // connection it came from.
-  try {
-    return self->handle(wsi, reason, in, len);
-  } catch (const std::exception& e) {
-    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
-  } catch (...) {
-    log::warn(kStage, "closed a connection after an internal error");
-  }
+  if (auto r = tunnel::run_callback_handler(kStage, [&] { return self->handle(wsi, reason, in, len); })) return *r;
   if (reason == LWS_CALLBACK_RECEIVE || reason == LWS_CALLBACK_SERVER_WRITEABLE) {
     static constexpr char kReason[] = "internal error";
     lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
@@ -286,8 +251,7 @@ int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, s
       break;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
-      if (http_pending.count(wsi) && !lws_partial_buffered(wsi)) return -1;
-      return 0;
+      return http_replies.on_writeable(wsi);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       return on_confirm_upgrade(wsi);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:  // checked again: never upgrade what was refused
@@ -328,7 +292,7 @@ int KioskServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, s
       return 0;
     case LWS_CALLBACK_WSI_DESTROY:
       if (site) site->forget(wsi);
-      http_pending.erase(wsi);
+      http_replies.forget(wsi);
       conns.erase(wsi);
       return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -413,29 +377,21 @@ Result<std::unique_ptr<KioskServer>> KioskServer::create(Kiosk& kiosk, const Kio
   raw->protocols[1] = {kProtocol, &Impl::callback, 0, kMaxMessage, 0, nullptr, 0};
   raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
-  lws_context_creation_info info;
-  std::memset(&info, 0, sizeof info);
-  info.port = config.port;
-  info.iface = config.host.c_str();
-  info.protocols = raw->protocols;
-  info.user = raw;
+  lws_context_creation_info info =
+      tunnel::listening_context_info(config.host, config.port, raw->protocols, raw, "hybrid-kiosk");
   info.timeout_secs = 10;
-  info.keepalive_timeout = 5;
-  info.server_string = "hybrid-kiosk";
-  info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (config.host.find(':') == std::string::npos);
   raw->context = lws_create_context(&info);
   if (!raw->context) {
     return make_error("could not start the kiosk's web server on " + config.host + ":" + std::to_string(config.port) +
                       " (address in use or not an address of this machine)");
   }
-  lws_vhost* vhost = lws_get_vhost_by_name(raw->context, "default");
-  int port = vhost ? lws_get_vhost_listen_port(vhost) : -1;
-  if (port <= 0) {
+  auto port = tunnel::listening_port(raw->context);
+  if (!port) {
     lws_context_destroy(raw->context);
     raw->context = nullptr;
     return make_error("the kiosk's web server could not bind " + config.host + ":" + std::to_string(config.port));
   }
-  raw->port = static_cast<uint16_t>(port);
+  raw->port = *port;
   kiosk.set_observer([raw] {
     if (raw->context) lws_cancel_service(raw->context);  // thread-safe wake-up
   });

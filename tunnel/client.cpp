@@ -11,6 +11,7 @@
 #include "base/printable.h"
 #include "hybrid/constants.h"
 #include "tunnel/lws_headers.h"
+#include "tunnel/lws_http.h"
 #include "tunnel/lws_log.h"
 #include "tunnel/url.h"
 
@@ -348,19 +349,9 @@ struct ClientContext::Impl {
 };
 
 int ClientContext::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  lws_context* ctx = lws_get_context(wsi);
-  auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
+  auto* self = context_owner<Impl>(wsi);
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
-  // No exception may leave a libwebsockets callback (it would end the process): one that
-  // escapes a handler (e.g. bad_alloc) closes only the connection it came from.
-  try {
-    return self->handle(wsi, reason, in, len);
-  } catch (const std::exception& e) {
-    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
-  } catch (...) {
-    log::warn(kStage, "closed a connection after an internal error");
-  }
-  return -1;
+  return run_callback_handler(kStage, [&] { return self->handle(wsi, reason, in, len); }).value_or(-1);
 }
 
 int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {

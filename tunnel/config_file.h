@@ -1,6 +1,6 @@
 // The tunnel node's settings and its JSON configuration file (docs/tunnel.md lists every
-// key). One table (config_fields()) names each key, its command-line flag, its type and
-// range, and whether a running node can take a new value on SIGHUP (live) or needs a
+// key). One table (config_fields()) names each key, its command-line flag and help text, its
+// type and range, and whether a running node can take a new value on SIGHUP (live) or needs a
 // restart. Parsing is pure: errors name the key and its line. Adding a setting = one member
 // in ServeSettings, one row in the table, one line where it is used.
 #pragma once
@@ -42,6 +42,7 @@ enum class Reload {
 struct ConfigField {
   std::string_view key;   // in the file
   std::string_view flag;  // on the command line
+  std::string_view help;  // the flag's --help text
   Reload reload;
   std::variant<std::string ServeSettings::*, bool ServeSettings::*, int64_t ServeSettings::*> member;
   int64_t min = 0, max = 0;                                  // integers: the allowed range

@@ -13,10 +13,10 @@
 #include <unordered_map>
 
 #include "base/log.h"
-#include "base/printable.h"
 #include "hybrid/constants.h"
 #include "tunnel/http_probe.h"
 #include "tunnel/lws_headers.h"
+#include "tunnel/lws_http.h"
 #include "tunnel/lws_log.h"
 #include "tunnel/metrics.h"
 #include "tunnel/path.h"
@@ -52,36 +52,11 @@ struct ConnState {
   std::optional<int64_t> push_idle_header;
 };
 
-// A plain HTTP response waiting for the socket to drain before it is closed.
-struct HttpReply {
-  std::string bytes;
-};
-
-std::string status_text(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-  }
-}
-
-std::string http_response(int status, std::string_view content_type, std::string_view body, bool allow_get = false) {
-  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
-  r += "Content-Type: " + std::string(content_type) + "\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  r += "Date: " + format_http_date(std::time(nullptr)) + "\r\n";  // `hybrid doctor` reads the clock skew from it
-  if (allow_get) r += "Allow: GET\r\n";
-  r += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
-  r += body;
-  return r;
+// `Date` lets `hybrid doctor` read the clock skew; `Allow` goes with 405.
+std::string http_response_with_date(int status, std::string_view content_type, std::string_view body, bool allow_get) {
+  std::string extra = "Date: " + format_http_date(std::time(nullptr)) + "\r\n";
+  if (allow_get) extra += "Allow: GET\r\n";
+  return http_response(status, content_type, body, extra);
 }
 
 bool offers_fido_cable(const std::string& protocols) {
@@ -129,7 +104,6 @@ struct TunnelServer::Impl {
   std::shared_ptr<PushBindingStore> bindings;  // before registry, which points at it
   Registry registry;
   lws_context* context = nullptr;
-  lws_vhost* vhost = nullptr;
   // libev with epoll: lws' default poll() loop costs O(connections) per wakeup, which
   // dominates relay latency with thousands of sockets. nullptr = lws' own poll loop.
   struct ev_loop* loop = nullptr;
@@ -151,7 +125,7 @@ struct TunnelServer::Impl {
   ConnId next_conn = 1;
   std::unordered_map<lws*, ConnId> by_wsi;
   std::unordered_map<ConnId, ConnState> conns;
-  std::unordered_map<lws*, HttpReply> http_replies;
+  HttpReplies http_replies;
   AdapterStats stats;
   Bytes scratch;
   lws_protocols protocols[3]{};
@@ -255,17 +229,7 @@ struct TunnelServer::Impl {
   // Writes a complete plain-HTTP response; returns the callback's return value.
   int reply_http(lws* wsi, int status, std::string_view type, std::string_view body, bool allow = false) {
     stats.http_requests++;
-    std::string r = http_response(status, type, body, allow);
-    std::vector<unsigned char> buf(LWS_PRE + r.size());
-    std::memcpy(buf.data() + LWS_PRE, r.data(), r.size());
-    int n = lws_write(wsi, buf.data() + LWS_PRE, r.size(), LWS_WRITE_HTTP_HEADERS);
-    if (n < 0) return -1;
-    if (lws_partial_buffered(wsi)) {  // close once lws has flushed the rest
-      http_replies[wsi] = HttpReply{};
-      lws_callback_on_writable(wsi);
-      return 0;
-    }
-    return -1;
+    return http_replies.send(wsi, http_response_with_date(status, type, body, allow));
   }
 
   int refuse(lws* wsi, Reject reason, const std::string& ip, std::string_view message) {
@@ -424,20 +388,9 @@ struct TunnelServer::Impl {
 };
 
 int TunnelServer::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
-  (void)user;
-  lws_context* ctx = lws_get_context(wsi);
-  auto* self = ctx ? static_cast<Impl*>(lws_context_user(ctx)) : nullptr;
+  auto* self = context_owner<Impl>(wsi);
   if (!self) return lws_callback_http_dummy(wsi, reason, user, in, len);
-  // No exception may leave a libwebsockets callback (it would end the process): one that
-  // escapes a handler (e.g. bad_alloc) closes only the connection it came from.
-  try {
-    return self->handle(wsi, reason, in, len);
-  } catch (const std::exception& e) {
-    log::warn(kStage, "closed a connection after an internal error: {}", printable(e.what(), 200));
-  } catch (...) {
-    log::warn(kStage, "closed a connection after an internal error");
-  }
-  return -1;
+  return run_callback_handler(kStage, [&] { return self->handle(wsi, reason, in, len); }).value_or(-1);
 }
 
 int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
@@ -447,14 +400,13 @@ int TunnelServer::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in, 
       return 0;
     case LWS_CALLBACK_WSI_DESTROY:
       if (stats.sockets_open) stats.sockets_open--;
-      http_replies.erase(wsi);
+      http_replies.forget(wsi);
       forget(wsi, false);
       return 0;
     case LWS_CALLBACK_HTTP:
       return on_http(wsi, in ? std::string_view(static_cast<const char*>(in)) : std::string_view());
     case LWS_CALLBACK_HTTP_WRITEABLE:
-      if (http_replies.count(wsi) && !lws_partial_buffered(wsi)) return -1;
-      return 0;
+      return http_replies.on_writeable(wsi);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
       return on_confirm_upgrade(wsi, static_cast<const char*>(in));
     case LWS_CALLBACK_ADD_HEADERS: {
@@ -544,18 +496,11 @@ Result<std::unique_ptr<TunnelServer>> TunnelServer::create(const ServerConfig& c
   raw->protocols[1] = {"fido.cable", &Impl::callback, 0, kRxChunk, 0, nullptr, tx};
   raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
-  lws_context_creation_info info;
-  std::memset(&info, 0, sizeof info);
-  info.port = config.port;
-  info.iface = config.host.c_str();
-  info.protocols = raw->protocols;
-  info.user = raw;
+  lws_context_creation_info info =
+      listening_context_info(config.host, config.port, raw->protocols, raw, "hybrid-tunnel");
   info.timeout_secs = static_cast<unsigned>(config.limits.handshake_timeout.count());
   info.timeout_secs_ah_idle = static_cast<unsigned>(config.limits.handshake_timeout.count());
   info.max_http_header_data = static_cast<unsigned short>(std::min<uint32_t>(config.limits.max_header_bytes, 65535));
-  info.keepalive_timeout = 5;
-  info.server_string = "hybrid-tunnel";
-  info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * (config.host.find(':') == std::string::npos);
   if (!config.tls_cert_file.empty()) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = config.tls_cert_file.c_str();
@@ -579,14 +524,13 @@ Result<std::unique_ptr<TunnelServer>> TunnelServer::create(const ServerConfig& c
     return make_error("could not start the tunnel server on " + config.host + ":" + std::to_string(config.port) +
                       " (address in use, bad address, or unreadable TLS certificate/key)");
   }
-  raw->vhost = lws_get_vhost_by_name(raw->context, "default");
-  int port = raw->vhost ? lws_get_vhost_listen_port(raw->vhost) : -1;
-  if (port <= 0) {
+  auto port = listening_port(raw->context);
+  if (!port) {
     lws_context_destroy(raw->context);
     raw->context = nullptr;
     return make_error("the tunnel server could not bind " + config.host + ":" + std::to_string(config.port));
   }
-  raw->port = static_cast<uint16_t>(port);
+  raw->port = *port;
   raw->schedule_tick();
   return std::unique_ptr<TunnelServer>(new TunnelServer(std::move(impl)));
 }

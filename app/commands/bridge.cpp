@@ -12,6 +12,7 @@
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "app/keylog.h"
+#include "app/option_groups.h"
 #include "base/log.h"
 #include "bridge/bridge.h"
 #include "bridge/fake_phone_backend.h"
@@ -41,14 +42,9 @@ struct BridgeArgs {
 // The hybrid backend's own options. The backend registry hands factories only the common
 // PhoneBackendConfig, so the command line fills this before the factory runs.
 struct HybridBackendArgs {
-  std::string tunnel_override;
-  std::string ca_file;
-  std::string dbus_address;
-  std::string adapter;
-  bool power_on = false;
-  std::string phone;
-  std::string link_store;
-  bool no_linking = false;
+  TunnelChoiceOptions tunnel;
+  BluetoothOptions bluetooth;
+  LinkingOptions linking;
   int advert_timeout_seconds = 60;
   std::string qr_terminal = "auto";
   bool no_notify = false;
@@ -66,17 +62,17 @@ void on_stop_signal(int) {
 Result<std::unique_ptr<bridge::PhoneBackend>> make_hybrid_backend(const bridge::PhoneBackendConfig& config) {
   const HybridBackendArgs& a = g_hybrid_args;
   bridge::HybridPhoneBackendOptions o;
-  o.tunnel_override = a.tunnel_override;
-  o.ca_file = a.ca_file;
+  o.tunnel_override = a.tunnel.tunnel_override;
+  o.ca_file = a.tunnel.ca_file;
   o.timeout = std::chrono::seconds(config.timeout_seconds);
   if (a.advert_timeout_seconds <= 0) return make_error("--advert-timeout must be a positive number of seconds");
   o.advert_timeout = std::chrono::seconds(a.advert_timeout_seconds);
-  o.dbus_address = a.dbus_address;
-  o.adapter = a.adapter;
-  o.power_on = a.power_on;
-  o.link_store_path = a.link_store;
-  o.phone = a.phone;
-  o.offer_linking = !a.no_linking;
+  o.dbus_address = a.bluetooth.dbus_address;
+  o.adapter = a.bluetooth.adapter;
+  o.power_on = a.bluetooth.power_on;
+  o.link_store_path = a.linking.link_store;
+  o.phone = a.linking.phone;
+  o.offer_linking = !a.linking.no_linking;
   if (a.qr_terminal == "always") {
     o.qr_on_terminal = true;
   } else if (a.qr_terminal == "never") {
@@ -236,27 +232,11 @@ const CommandRegistration kBridgeCommand("bridge", 60, [](CLI::App& root) {
   cmd->add_flag("--no-notify", h.no_notify,
                 "hybrid backend: no desktop notification (by default notify-send announces each\n"
                 "QR code when it is installed)");
-  cmd->add_option("--tunnel-override", h.tunnel_override,
-                  "hybrid backend: use this tunnel server (ws://127.0.0.1:PORT or wss://host)\n"
-                  "instead of the one the phone names");
-  cmd->add_option("--ca-file", h.ca_file,
-                  "hybrid backend: trust the CA certificates in this PEM file for wss://\n"
-                  "(default: the system CAs)");
-  cmd->add_option("--dbus-address", h.dbus_address,
-                  "hybrid backend: D-Bus address of BlueZ (default: $HYBRID_DBUS_ADDRESS or the\n"
-                  "system bus; `hybrid virtual-air` prints one)");
-  cmd->add_option("--adapter", h.adapter, "hybrid backend: Bluetooth adapter, e.g. hci0 (default: the first)");
-  cmd->add_flag("--power-on", h.power_on, "hybrid backend: turn the Bluetooth adapter on if it is off");
-  cmd->add_option("--advert-timeout", h.advert_timeout_seconds,
-                  "hybrid backend: seconds to wait for the phone's BLE advert after showing a QR code")
-      ->capture_default_str();
-  cmd->add_option("--phone", h.phone,
-                  "hybrid backend: reach this linked phone without a QR code (see `hybrid phones\n"
-                  "list`); a QR code is shown if it cannot be reached");
-  cmd->add_option("--link-store", h.link_store,
-                  "hybrid backend: linked phones file (default: " + roles::LinkStore::default_path() + ")");
-  cmd->add_flag("--no-linking", h.no_linking,
-                "hybrid backend: do not offer the phone to remember this computer (QR key 4 = false)");
+  constexpr HelpPrefix kHybridBackend{"hybrid backend: "};
+  add_tunnel_choice_options(*cmd, h.tunnel, kHybridBackend);
+  add_bluetooth_options(*cmd, h.bluetooth, PowerOnFlag::kOffered, kHybridBackend);
+  add_advert_timeout_option(*cmd, h.advert_timeout_seconds, kHybridBackend);
+  add_linking_options(*cmd, h.linking, kHybridBackend);
   cmd->add_option("--phone-delay", args->phone_delay_ms,
                   "software backend: answer after this many milliseconds (to exercise CANCEL)")
       ->capture_default_str();

@@ -17,6 +17,7 @@
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "base/log.h"
 #include "browser/browser_session.h"
 
@@ -174,7 +175,7 @@ const CommandRegistration kBrowser("browser", 6, [](CLI::App& root) {
   cmd->add_option("--chromium", a->chromium, "the Chromium program (default: chromium on $PATH)");
   cmd->add_option("--xvfb-program", a->xvfb, "the Xvfb program (default: Xvfb on $PATH)");
   cmd->add_option("--certutil", a->certutil, "the certutil program (default: certutil on $PATH)");
-  cmd->add_option("--timeout", a->timeout_s, "stop after this many seconds (default: run until signalled)");
+  add_service_timeout_option(*cmd, a->timeout_s);
   cmd->add_option("--start-timeout", a->start_timeout_s, "seconds to wait for Xvfb and Chromium to start (default 45)");
   cmd->add_option("--transaction-timeout", a->transaction_timeout_s, "seconds one phone transaction may take (default 60)");
   cmd->add_flag("--verbose", a->verbose, "log every stage on stderr");

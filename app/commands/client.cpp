@@ -12,6 +12,7 @@
 #include "app/exit_codes.h"
 #include "app/interrupt_watcher.h"
 #include "app/keylog.h"
+#include "app/option_groups.h"
 #include "ble/bluez_radio.h"
 #include "crypto/primitives.h"
 #include "ctap/commands.h"
@@ -32,45 +33,33 @@ namespace hybrid::app {
 namespace {
 
 struct CommonArgs {
-  std::string tunnel_override;
-  std::string ca_file;
+  TunnelChoiceOptions tunnel;
   int timeout_s = 120;
   int advert_timeout_s = 60;
-  std::string dbus_address;
-  std::string adapter;
-  bool power_on = false;
-  std::string link_store;
-  bool no_linking = false;
-  std::string phone;
+  BluetoothOptions bluetooth;
+  LinkingOptions linking;
   std::string qr_png;
   bool no_qr = false;
 };
 
 void add_common(CLI::App* cmd, CommonArgs& a) {
-  cmd->add_option("--tunnel-override", a.tunnel_override,
-                  "use this tunnel server (ws://127.0.0.1:PORT or wss://host) instead of the one the phone names");
-  cmd->add_option("--ca-file", a.ca_file, "trust the CA certificates in this PEM file for wss:// (default: system CAs)");
+  add_tunnel_choice_options(*cmd, a.tunnel);
   cmd->add_option("--timeout", a.timeout_s, "give up after this many seconds in all (default 120)");
-  cmd->add_option("--advert-timeout", a.advert_timeout_s, "seconds to wait for the phone's BLE advert (default 60)");
-  cmd->add_option("--dbus-address", a.dbus_address,
-                  "D-Bus address of BlueZ (default: $HYBRID_DBUS_ADDRESS or the system bus; the virtual air prints one)");
-  cmd->add_option("--adapter", a.adapter, "Bluetooth adapter to use, e.g. hci0 (default: the first)");
-  cmd->add_flag("--power-on", a.power_on, "turn the Bluetooth adapter on if it is off");
-  cmd->add_option("--link-store", a.link_store, "linked phones file (default: " + roles::LinkStore::default_path() + ")");
-  cmd->add_flag("--no-linking", a.no_linking, "do not offer to remember the phone (QR key 4 = false)");
-  cmd->add_option("--phone", a.phone, "reach this linked phone without a QR code (see `hybrid phones list`)");
+  add_advert_timeout_option(*cmd, a.advert_timeout_s);
+  add_bluetooth_options(*cmd, a.bluetooth);
+  add_linking_options(*cmd, a.linking);
   cmd->add_option("--qr-png", a.qr_png, "also write the QR code to this PNG file while it is shown (mode 0600, never through a symlink, removed when the transaction ends)");
-  cmd->add_flag("--no-qr", a.no_qr, "do not draw the QR code in the terminal");
+  add_no_qr_flag(*cmd, a.no_qr);
 }
 
 // `hybrid doctor`'s fast Bluetooth checks, before any QR code is drawn: a code the person
 // scans while this machine cannot hear the phone only wastes their time.
 bool bluetooth_ready(const CommonArgs& a) {
   doctor::SystemOptions so;
-  so.dbus_address = a.dbus_address;
-  so.adapter = a.adapter;
+  so.dbus_address = a.bluetooth.dbus_address;
+  so.adapter = a.bluetooth.adapter;
   doctor::SystemEnvironment env(so);
-  auto problem = doctor::bluetooth_preflight(env, a.power_on);
+  auto problem = doctor::bluetooth_preflight(env, a.bluetooth.power_on);
   if (!problem) return true;
   std::fprintf(stderr, "hybrid: Bluetooth is not ready, so no QR code is shown: %s\nhybrid: fix: %s\n",
                problem->detail.c_str(), problem->fix.c_str());
@@ -86,30 +75,26 @@ struct Outcome {
 // stderr and Ctrl-C handling. Stores linking data that arrives.
 Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& ctap_request) {
   if (auto hardened = keep_secrets_out_of_core_dumps(); !hardened) log::warn("app", "{}", hardened.error().message);
-  std::string store_path = a.link_store.empty() ? roles::LinkStore::default_path() : a.link_store;
+  std::string store_path = a.linking.link_store.empty() ? roles::LinkStore::default_path() : a.linking.link_store;
   roles::LinkStore links(store_path);
   std::optional<roles::LinkRecord> linked;
-  if (!a.phone.empty()) {
-    auto found = links.find(a.phone);
+  if (!a.linking.phone.empty()) {
+    auto found = links.find(a.linking.phone);
     if (!found) {
       std::fprintf(stderr, "hybrid: %s\n", found.error().message.c_str());
       return {kInvalidInput, {}};
     }
     if (!found->has_value()) {
-      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\" (see `hybrid phones list`)\n", printable(a.phone).c_str());
+      std::fprintf(stderr, "hybrid: no linked phone is called \"%s\" (see `hybrid phones list`)\n", printable(a.linking.phone).c_str());
       return {kInvalidInput, {}};
     }
     linked = **found;
   }
 
   if (!bluetooth_ready(a)) return {kBluetoothUnavailable, {}};
-  ble::BluezRadioOptions ro;
-  ro.dbus_address = a.dbus_address;
-  ro.adapter = a.adapter;
-  ro.power_on = a.power_on;
-  ble::BluezRadio radio(ro);
+  ble::BluezRadio radio(a.bluetooth.radio_options());
 
-  if (a.link_store.empty()) {  // a fresh account has no data directory yet
+  if (a.linking.link_store.empty()) {  // a fresh account has no data directory yet
     if (auto made = make_private_dirs(roles::data_dir()); !made) log::warn("app", "{}", made.error().message);
   }
   PrivateFile qr_png;  // holds the QR secret: removed when this transaction ends
@@ -119,12 +104,12 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
   plan.links = &links;
   plan.attempt = [&](const std::optional<roles::LinkRecord>& phone) -> Result<roles::ClientTransactionResult> {
     roles::ClientTransactionOptions o;
-    o.tunnel_override = a.tunnel_override;
-    o.ca_file = a.ca_file;
+    o.tunnel_override = a.tunnel.tunnel_override;
+    o.ca_file = a.tunnel.ca_file;
     o.timeout = std::chrono::seconds(a.timeout_s);
     o.advert_timeout = std::chrono::seconds(a.advert_timeout_s);
     o.request_type = type;
-    o.offer_linking = !a.no_linking;
+    o.offer_linking = !a.linking.no_linking;
     o.linked_phone = phone;
     o.on_keylog = [](const std::string& line) { append_keylog(line); };
     o.on_progress = [&](const roles::ClientProgress& p) {
@@ -158,7 +143,7 @@ Outcome run_transaction(const CommonArgs& a, qr::RequestType type, const Bytes& 
   }
   if (!r) return {roles::exit_code_for(roles::failure_or_internal(r.error())), {}};
   if (r->linking) {
-    auto name = links.add(*r->linking, r->domain_id, a.tunnel_override);
+    auto name = links.add(*r->linking, r->domain_id, a.tunnel.tunnel_override);
     if (name) {
       const std::string shown = printable(*name);
       std::fprintf(stderr, "Linked this phone as \"%s\": next time use --phone \"%s\"\n", shown.c_str(), shown.c_str());

@@ -45,6 +45,21 @@ json auth_data_json(ByteView raw) {
   return j;
 }
 
+json optional_json(const std::optional<bool>& v) { return v ? json(*v) : json(nullptr); }
+
+// Decodes `body` with Message's strict decoder and lets `show` describe it; false (and
+// `error` set) when the decoder refuses it.
+template <class Message, class Show>
+bool decode_and_show(ByteView body, Error& error, Show show) {
+  auto m = Message::decode(body);
+  if (!m.ok()) {
+    error = m.error();
+    return false;
+  }
+  show(*m);
+  return true;
+}
+
 // Decodes with the strict decoder of the message type and shows what it holds.
 int run_decode(const DecodeArgs& a) {
   auto bytes = hex_decode(a.hex);
@@ -60,34 +75,26 @@ int run_decode(const DecodeArgs& a) {
   if (a.response.empty()) {
     out["command"] = std::string(ctap::command_name(first));
     switch (static_cast<ctap::Command>(first)) {
-      case ctap::Command::make_credential: {
-        auto r = ctap::MakeCredentialRequest::decode(body);
-        if ((ok = r.ok())) {
-          out["rp_id"] = r->rp.id;
-          out["user_id_length"] = r->user.id.size();
+      case ctap::Command::make_credential:
+        ok = decode_and_show<ctap::MakeCredentialRequest>(body, error, [&](const auto& r) {
+          out["rp_id"] = r.rp.id;
+          out["user_id_length"] = r.user.id.size();
           json algs = json::array();
-          for (const auto& p : r->pub_key_cred_params) algs.push_back(p.alg);
+          for (const auto& p : r.pub_key_cred_params) algs.push_back(p.alg);
           out["algorithms"] = algs;
-          out["exclude_list_length"] = r->exclude_list.size();
-          out["options"] = {{"rk", r->rk ? json(*r->rk) : json(nullptr)}, {"uv", r->uv ? json(*r->uv) : json(nullptr)}};
-          out["prf"] = r->prf.has_value();
-        } else {
-          error = r.error();
-        }
+          out["exclude_list_length"] = r.exclude_list.size();
+          out["options"] = {{"rk", optional_json(r.rk)}, {"uv", optional_json(r.uv)}};
+          out["prf"] = r.prf.has_value();
+        });
         break;
-      }
-      case ctap::Command::get_assertion: {
-        auto r = ctap::GetAssertionRequest::decode(body);
-        if ((ok = r.ok())) {
-          out["rp_id"] = r->rp_id;
-          out["allow_list_length"] = r->allow_list.size();
-          out["options"] = {{"up", r->up ? json(*r->up) : json(nullptr)}, {"uv", r->uv ? json(*r->uv) : json(nullptr)}};
-          out["prf"] = r->prf.has_value();
-        } else {
-          error = r.error();
-        }
+      case ctap::Command::get_assertion:
+        ok = decode_and_show<ctap::GetAssertionRequest>(body, error, [&](const auto& r) {
+          out["rp_id"] = r.rp_id;
+          out["allow_list_length"] = r.allow_list.size();
+          out["options"] = {{"up", optional_json(r.up)}, {"uv", optional_json(r.uv)}};
+          out["prf"] = r.prf.has_value();
+        });
         break;
-      }
       default:
         if (!body.empty()) {
           auto v = cbor::decode(body);
@@ -102,40 +109,31 @@ int run_decode(const DecodeArgs& a) {
     if (first != 0) {
       // An error status carries no body.
     } else if (a.response == "get-info") {
-      auto r = ctap::GetInfoResponse::decode(body);
-      if ((ok = r.ok())) {
-        out["versions"] = r->versions;
-        out["extensions"] = r->extensions;
-        out["aaguid"] = ctap::aaguid_to_string(r->aaguid);
-        out["options"] = r->options;
-        out["transports"] = r->transports;
-        out["pin_uv_auth_protocols"] = r->pin_uv_auth_protocols;
-      } else {
-        error = r.error();
-      }
+      ok = decode_and_show<ctap::GetInfoResponse>(body, error, [&](const auto& r) {
+        out["versions"] = r.versions;
+        out["extensions"] = r.extensions;
+        out["aaguid"] = ctap::aaguid_to_string(r.aaguid);
+        out["options"] = r.options;
+        out["transports"] = r.transports;
+        out["pin_uv_auth_protocols"] = r.pin_uv_auth_protocols;
+      });
     } else if (a.response == "make-credential") {
-      auto r = ctap::MakeCredentialResponse::decode(body);
-      if ((ok = r.ok())) {
-        out["fmt"] = r->fmt;
-        out["auth_data"] = auth_data_json(r->auth_data);
+      ok = decode_and_show<ctap::MakeCredentialResponse>(body, error, [&](const auto& r) {
+        out["fmt"] = r.fmt;
+        out["auth_data"] = auth_data_json(r.auth_data);
         out["att_stmt_members"] = json::array();
-        for (const auto& [k, v] : r->att_stmt) {
+        for (const auto& [k, v] : r.att_stmt) {
           (void)v;
           if (k.is_text()) out["att_stmt_members"].push_back(k.as_text());
         }
-      } else {
-        error = r.error();
-      }
+      });
     } else {
-      auto r = ctap::GetAssertionResponse::decode(body);
-      if ((ok = r.ok())) {
-        out["auth_data"] = auth_data_json(r->auth_data);
-        out["signature_length"] = r->signature.size();
-        if (r->number_of_credentials) out["number_of_credentials"] = *r->number_of_credentials;
-        out["user_handle_present"] = r->user.has_value();
-      } else {
-        error = r.error();
-      }
+      ok = decode_and_show<ctap::GetAssertionResponse>(body, error, [&](const auto& r) {
+        out["auth_data"] = auth_data_json(r.auth_data);
+        out["signature_length"] = r.signature.size();
+        if (r.number_of_credentials) out["number_of_credentials"] = *r.number_of_credentials;
+        out["user_handle_present"] = r.user.has_value();
+      });
     }
   }
   out["valid"] = ok;

@@ -15,6 +15,7 @@
 #include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "base/log.h"
 #include "demo/demo_runner.h"
 #include "base/core_dumps.h"
@@ -110,8 +111,8 @@ const CommandRegistration kDemo("demo", 5, [](CLI::App& root) {
   cmd->add_option("--think-time", a->think_s,
                   "seconds each software phone waits before answering, as a person would (default 1.5, 0 with --once)");
   cmd->add_option("--visit-timeout", a->visit_timeout_s, "seconds each scripted visit may take (default 60)");
-  cmd->add_option("--qr-timeout", a->qr_timeout_s, "seconds before an unanswered QR code is replaced (default 60)");
-  cmd->add_flag("--no-qr", a->no_qr, "do not draw the QR code in the terminal");
+  add_qr_timeout_option(*cmd, a->qr_timeout_s);
+  add_no_qr_flag(*cmd, a->no_qr);
   cmd->add_flag("--no-browser", a->no_browser, "leave out the visits to the kiosk's website in Chromium (`hybrid browser`)");
   cmd->add_option("--chromium", a->chromium, "the Chromium program for the website visits (default: chromium on $PATH)");
   cmd->add_flag("--verbose", a->verbose, "log every stage on stderr (default: warnings only)");

@@ -9,6 +9,7 @@
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "doctor/report.h"
 #include "roles/data_dir.h"
 #include "roles/link_store.h"
@@ -17,7 +18,8 @@ namespace hybrid::app {
 namespace {
 
 struct DoctorArgs {
-  std::string dbus_address, adapter, tunnel = "wss://cable.ua5v.com", ca_file, link_store, phone_store;
+  BluetoothOptions bluetooth;  // --power-on is not offered: the doctor only looks
+  std::string tunnel = "wss://cable.ua5v.com", ca_file, link_store, phone_store;
   int timeout_s = 5;
   bool json = false;
   bool no_tunnel = false;
@@ -25,8 +27,8 @@ struct DoctorArgs {
 
 int run_doctor(const DoctorArgs& a) {
   doctor::SystemOptions o;
-  o.dbus_address = a.dbus_address;
-  o.adapter = a.adapter;
+  o.dbus_address = a.bluetooth.dbus_address;
+  o.adapter = a.bluetooth.adapter;
   o.tunnel_url = a.tunnel;
   o.ca_file = a.ca_file;
   o.timeout = std::chrono::seconds(a.timeout_s);
@@ -58,11 +60,9 @@ void install(CLI::App& root) {
       "(present, powered, rfkill), the D-Bus policy for discovery and advertising, /dev/uhid for the\n"
       "bridge, the tunnel service over TLS, clock skew, and the store files. Exit 0 when every check\n"
       "is ok, 17 when some only warn, 18 when one fails.");
-  cmd->add_option("--dbus-address", args->dbus_address,
-                  "D-Bus address of BlueZ (default: $HYBRID_DBUS_ADDRESS or the system bus)");
-  cmd->add_option("--adapter", args->adapter, "Bluetooth adapter to check, e.g. hci0 (default: the first)");
+  add_bluetooth_options(*cmd, args->bluetooth, PowerOnFlag::kNotOffered);
   cmd->add_option("--tunnel", args->tunnel, "tunnel service to reach (wss://HOST[:PORT])")->capture_default_str();
-  cmd->add_option("--ca-file", args->ca_file, "verify the tunnel's certificate with this PEM CA file (default: system CAs)");
+  add_ca_file_option(*cmd, args->ca_file);
   cmd->add_flag("--no-tunnel", args->no_tunnel, "skip the tunnel and clock checks (no network)");
   cmd->add_option("--timeout", args->timeout_s, "seconds for each D-Bus call and for the tunnel (default 5)");
   cmd->add_option("--link-store", args->link_store, "linked phones file to check (default: the usual one)");

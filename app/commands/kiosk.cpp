@@ -17,6 +17,7 @@
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "base/log.h"
 #include "demo/default_policy.h"
 #include "demo/kiosk_app.h"
@@ -30,7 +31,9 @@ void on_signal(int) { g_stop = true; }
 
 struct KioskArgs {
   std::string listen = "127.0.0.1:0";
-  std::string tunnel_override, ca_file, dbus_address, adapter, policy, db = ":memory:";
+  TunnelChoiceOptions tunnel;
+  BluetoothOptions bluetooth;  // --power-on is not offered: a kiosk leaves the adapter as it is
+  std::string policy, db = ":memory:";
   std::vector<std::string> roots, allowed_hosts;
   std::string rp_id = "kiosk.hybrid.example", rp_name = "Hybrid Kiosk", origin, title = "Hybrid passkey kiosk";
   double qr_timeout_s = 60, clear_after_s = 8, timeout_s = 0;
@@ -72,10 +75,10 @@ int run_kiosk(const KioskArgs& a) {
     if (!certs.ok()) return fail(kInvalidInput, path + ": " + certs.error().message);
     for (auto& cert : *certs) c.attestation_roots.push_back(std::move(cert));
   }
-  c.tunnel_override = a.tunnel_override;
-  c.ca_file = a.ca_file;
-  c.dbus_address = a.dbus_address;
-  c.adapter = a.adapter;
+  c.tunnel_override = a.tunnel.tunnel_override;
+  c.ca_file = a.tunnel.ca_file;
+  c.dbus_address = a.bluetooth.dbus_address;
+  c.adapter = a.bluetooth.adapter;
   c.db_path = a.db;
   c.rp_id = a.rp_id;
   c.rp_name = a.rp_name;
@@ -84,9 +87,10 @@ int run_kiosk(const KioskArgs& a) {
   c.kiosk.clear_after = std::chrono::milliseconds(static_cast<int64_t>(a.clear_after_s * 1000));
   c.kiosk.title = a.title;
   c.kiosk.phone.program = self_path();
-  c.kiosk.phone.tunnel_url = a.tunnel_override;
-  c.kiosk.phone.dbus_address = a.dbus_address.empty() ? (getenv(ble::kDbusAddressEnv) ? getenv(ble::kDbusAddressEnv) : "")
-                                                      : a.dbus_address;
+  c.kiosk.phone.tunnel_url = a.tunnel.tunnel_override;
+  c.kiosk.phone.dbus_address = a.bluetooth.dbus_address.empty()
+                                   ? (getenv(ble::kDbusAddressEnv) ? getenv(ble::kDbusAddressEnv) : "")
+                                   : a.bluetooth.dbus_address;
   c.kiosk.phone.synced_store = a.phone_store_synced;
   c.kiosk.phone.device_bound_store = a.phone_store_device_bound;
   c.kiosk.phone.domain_id = a.phone_domain_id;
@@ -131,12 +135,8 @@ const CommandRegistration kKiosk("kiosk", 70, [](CLI::App& root) {
   cmd->add_option("--allowed-host", a->allowed_hosts,
                   "a host name browsers use to reach the page (repeatable); IP addresses and localhost always work,\n"
                   "any other Host header is refused (DNS rebinding)");
-  cmd->add_option("--tunnel-override", a->tunnel_override,
-                  "tunnel server base URL, e.g. ws://127.0.0.1:8080 (default: the domain the phone's advert names)");
-  cmd->add_option("--ca-file", a->ca_file, "trust these CAs for a wss:// tunnel server instead of the system store");
-  cmd->add_option("--dbus-address", a->dbus_address,
-                  "D-Bus address of BlueZ, e.g. the virtual air's (default $HYBRID_DBUS_ADDRESS, else the system bus)");
-  cmd->add_option("--adapter", a->adapter, "Bluetooth adapter (default: the first one)");
+  add_tunnel_choice_options(*cmd, a->tunnel);
+  add_bluetooth_options(*cmd, a->bluetooth, PowerOnFlag::kNotOffered);
   cmd->add_option("--policy", a->policy, "passkey policy file (JSON, docs/ctap.md; default: the built-in demo policy)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--attestation-root", a->roots, "trust this PEM attestation root too (repeatable)")
@@ -146,14 +146,14 @@ const CommandRegistration kKiosk("kiosk", 70, [](CLI::App& root) {
   cmd->add_option("--rp-name", a->rp_name, "relying party name shown on the phone");
   cmd->add_option("--origin", a->origin, "origin put in clientDataJSON (default https://<rp-id>)");
   cmd->add_option("--title", a->title, "the page's title");
-  cmd->add_option("--qr-timeout", a->qr_timeout_s, "seconds before an unanswered QR code is replaced (default 60)");
+  add_qr_timeout_option(*cmd, a->qr_timeout_s);
   cmd->add_option("--clear-after", a->clear_after_s, "seconds an outcome stays on screen (default 8)");
   cmd->add_option("--phone-store-synced", a->phone_store_synced,
                   "store file named in the page's synced `hybrid phone` command line");
   cmd->add_option("--phone-store-device-bound", a->phone_store_device_bound,
                   "store file named in the page's device-bound `hybrid phone` command line");
   cmd->add_option("--phone-domain-id", a->phone_domain_id, "tunnel domain id in the page's phone command lines (default 0)");
-  cmd->add_option("--timeout", a->timeout_s, "stop after this many seconds (default: run until signalled)");
+  add_service_timeout_option(*cmd, a->timeout_s);
   cmd->callback([a] { set_exit_code(run_kiosk(*a)); });
 });
 

@@ -10,15 +10,18 @@
 #include "base/json_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "app/interrupt_watcher.h"
 #include "ble/bluez_radio.h"
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
+#include "qr/scanner.h"
 #include "roles/data_dir.h"
 #include "roles/phone_identity.h"
 #include "roles/phone_runner.h"
 #include "roles/terminal_approver.h"
+#include "base/atomic_file.h"
 #include "base/private_file.h"
 #include "base/core_dumps.h"
 #include "base/log.h"
@@ -35,8 +38,7 @@ struct PhoneArgs {
   std::string service_uuid = "fff9";
   bool offer_linking = false;
   int timeout_s = 120;
-  std::string dbus_address, adapter;
-  bool power_on = false;
+  BluetoothOptions bluetooth;
   std::string attestation;
   int think_time_ms = 0;
   double keepalive_s = 0;
@@ -47,17 +49,11 @@ struct PhoneArgs {
 std::string default_store() { return roles::data_dir() + "/phone-credentials.json"; }
 
 Result<std::string> scan_png(const std::string& path) {
-  std::string cmd = "zbarimg --raw -q '" + path + "' 2>/dev/null";
-  if (path.find('\'') != std::string::npos) return make_error("the PNG path must not contain a quote");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return make_error("could not run zbarimg (Debian package zbar-tools)");
-  std::string out;
-  char buf[512];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (rc != 0 || out.empty()) return make_error("no QR code found in " + path + " (zbarimg; is zbar-tools installed?)");
-  return out;
+  auto png = read_file(path);
+  if (!png) return make_error("could not read the QR code PNG: " + png.error().message);
+  auto text = qr::read_qr_png(*png);
+  if (!text) return make_error("no QR code read from " + path + ": " + text.error().message);
+  return *text;
 }
 
 nlohmann::json outcome_json(const roles::PhoneOutcome& o) {
@@ -100,10 +96,7 @@ int run(const PhoneArgs& a) {
   else approver = std::make_unique<ctap::AutoApprover>();
   ctap::SoftwareAuthenticator authenticator(*store, config, *approver);
 
-  ble::BluezRadioOptions ro;
-  ro.dbus_address = a.dbus_address;
-  ro.adapter = a.adapter;
-  ro.power_on = a.power_on;
+  ble::BluezRadioOptions ro = a.bluetooth.radio_options();
   ro.advertise_uuid = a.service_uuid == "fde2" ? ble::ServiceUuid::fde2 : ble::ServiceUuid::fff9;
   ble::BluezRadio radio(ro);
 
@@ -167,13 +160,13 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
       "or (--listen) wait for linked clients. Passkeys live in --store; the result is one JSON line\n"
       "per transaction on stdout.");
   cmd->add_option("--qr", a->qr, "the QR code's text, FIDO:/…");
-  cmd->add_option("--qr-png", a->qr_png, "read the QR code from a PNG file (needs zbarimg)");
+  cmd->add_option("--qr-png", a->qr_png, "read the QR code from a PNG file");
   cmd->add_flag("--listen", a->listen, "hold the push channel open and serve linked clients until stopped");
   cmd->add_option("--max-transactions", a->max_transactions, "with --listen: stop after this many (default: no limit)");
   cmd->add_option("--store", a->store, "passkey store file (default: " + default_store() + ")");
   cmd->add_option("--identity", a->identity, "the phone's identity file (default: <store>.identity.json)");
   cmd->add_option("--tunnel", a->tunnel, "tunnel server base URL: ws://127.0.0.1:PORT or wss://host")->required();
-  cmd->add_option("--ca-file", a->ca_file, "trust the CAs in this PEM file for wss:// (default: system CAs)");
+  add_ca_file_option(*cmd, a->ca_file);
   cmd->add_option("--domain-id", a->domain_id,
                   "tunnel-domain number put in the advert: 0/1 assigned names, >= 256 a hashed name (default 0)")
       ->check(CLI::Range(0, 65535));
@@ -200,9 +193,7 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--push-renew", a->push_renew_s,
                   "with --listen: re-register on the push channel this often, in seconds (default 1800)")
       ->check(CLI::Range(1.0, 86400.0));
-  cmd->add_option("--dbus-address", a->dbus_address, "D-Bus address of BlueZ or the virtual air");
-  cmd->add_option("--adapter", a->adapter, "Bluetooth adapter, e.g. hci0");
-  cmd->add_flag("--power-on", a->power_on, "turn the adapter on if it is off");
+  add_bluetooth_options(*cmd, a->bluetooth);
   cmd->callback([a] { set_exit_code(run(*a)); });
 });
 

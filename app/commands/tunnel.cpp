@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <type_traits>
+#include <variant>
 #include <fstream>
 #include <iostream>
 
@@ -206,6 +208,23 @@ void run_serve(const ServeArgs& args, const CLI::App& cmd) {
   set_exit_code(kOk);
 }
 
+// The flag of one row of the config file's table, writing the member the file's key writes.
+void add_setting_flag(CLI::App& serve, const tunnel::ConfigField& f, tunnel::ServeSettings& settings) {
+  const std::string flag(f.flag), help(f.help);
+  std::visit(
+      [&](auto member) {
+        auto& value = settings.*member;
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {
+          serve.add_flag(flag, value, help);
+        } else {
+          CLI::Option* o = serve.add_option(flag, value, help);
+          if (f.flag == "--listen") o->capture_default_str();
+          if (f.flag == "--log-format") o->check(CLI::IsMember({"text", "json"}));
+        }
+      },
+      f.member);
+}
+
 void install(CLI::App& root) {
   auto* tunnel = root.add_subcommand("tunnel", "Run the caBLE tunnel service that phones and PCs meet on.");
   tunnel->require_subcommand(1);
@@ -218,39 +237,9 @@ void install(CLI::App& root) {
       "end or TTL) and exits 0; SIGINT or a second SIGTERM closes every tunnel with 1001 at once.\n"
       "Flags override --config. SIGHUP re-reads --config: log level/format and most limits apply at\n"
       "once, open tunnels stay.");
-  serve->add_option("--listen", args->settings.listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
-  serve->add_option("--tls-cert", args->settings.tls_cert, "PEM certificate chain (serve wss://); needs --tls-key");
-  serve->add_option("--tls-key", args->settings.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--config", args->config_file, "JSON config file (keys: see docs/tunnel.md)");
-  serve->add_option("--routing-id", args->settings.routing_id, "this node's routing id, 6 hex digits (default: random)");
-  serve->add_option("--ttl", args->settings.ttl, "tunnel lifetime in seconds from /new or /contact (default 120)");
-  serve->add_option("--max-messages", args->settings.max_messages, "messages per side per tunnel (default 16)");
-  serve->add_option("--max-message-size", args->settings.max_message_size, "largest message in bytes (default 16384)");
-  serve->add_option("--max-pending-per-ip", args->settings.max_pending_per_ip, "pending tunnels per client address (default 100)");
-  serve->add_option("--max-connections", args->settings.max_connections, "WebSocket connections at once (default 10000)");
-  serve->add_option("--handshake-timeout", args->settings.handshake_timeout, "seconds to finish the HTTP upgrade (default 10)");
-  serve->add_option("--idle-timeout", args->settings.idle_timeout, "seconds a paired tunnel may stay silent (default 90)");
-  serve->add_option("--push-idle-timeout", args->settings.push_idle_timeout, "seconds between push keepalives (default 300)");
-  serve->add_option("--max-push-registrations", args->settings.max_push_registrations, "contact ids kept (default 100000)");
-  serve->add_option("--max-queued-pushes", args->settings.max_queued_pushes, "pushes kept per offline phone (default 4)");
-  serve->add_option("--max-refusals-per-ip", args->settings.max_refusals, "refused requests per address per minute before 429 (default 600)");
-  serve->add_option("--max-header-bytes", args->settings.max_header_bytes, "largest HTTP request header block (default 4096)");
-  serve->add_option("--max-push-registrations-per-ip", args->settings.max_push_registrations_per_ip,
-                    "contact ids one address may own (default 200)");
-  serve->add_option("--push-registration-lifetime", args->settings.push_registration_lifetime,
-                    "seconds a contact id is kept while its phone stays away (default 604800, 7 days)");
-  serve->add_option("--max-connections-per-ip", args->settings.max_connections_per_ip,
-                    "WebSocket connections of any kind one address may hold (default 400)");
-  serve->add_option("--max-queued-bytes", args->settings.max_queued_bytes,
-                    "bytes queued for absent peers over the whole node (default 67108864)");
-  serve->add_option("--registration-store", args->settings.registration_store,
-                    "redis://HOST:PORT: keep push bindings where every node reaches them (default: memory)");
-  serve->add_flag("--trust-forwarded-for", args->settings.trust_forwarded_for,
-                 "per-address limits use the last X-Forwarded-For entry (only behind your own proxy)");
-  serve->add_option("--log-format", args->settings.log_format, "text (default) or json: one JSON object per line on stderr")
-      ->check(CLI::IsMember({"text", "json"}));
-  serve->add_flag("--log-json", args->settings.log_json, "the same as --log-format json");
-  serve->add_option("--log-level", args->settings.log_level, "debug, info, warn, error or off (default: $HYBRID_LOG or info)");
+  // One flag for each setting of the config file, declared from its table.
+  for (const tunnel::ConfigField& f : tunnel::config_fields()) add_setting_flag(*serve, f, args->settings);
   serve->add_flag("--check-config", args->check_config,
                   "validate the flags and the --config file (naming a bad key and its line), then exit 0 or 2");
   serve->callback([args, serve] { run_serve(*args, *serve); });

@@ -14,6 +14,7 @@
 
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
+#include "app/option_groups.h"
 #include "base/log.h"
 #include "ble/private_bus.h"
 #include "ble/virtual_air.h"
@@ -125,7 +126,7 @@ const CommandRegistration kVirtualAir("virtual-air", 50, [](CLI::App& root) {
       ->check(CLI::Range(0, 600000));
   cmd->add_option("--rssi", args->air.rssi, "RSSI reported for every device (default -55)");
   cmd->add_option("--max-advertisements", args->air.max_advertisements, "advertising slots (default 4)");
-  cmd->add_option("--timeout", args->timeout_s, "stop after this many whole seconds (default: run until signalled)");
+  add_service_timeout_option(*cmd, args->timeout_s);
   cmd->callback([args] { run(*args); });
 });
 

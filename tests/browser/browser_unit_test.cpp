@@ -17,8 +17,8 @@
 #include "browser/chromium.h"
 #include "browser/local_ca.h"
 #include "browser/programs.h"
-#include "browser/qr_scanner.h"
 #include "qr/render.h"
+#include "qr/scanner.h"
 
 using namespace hybrid;
 using namespace hybrid::browser;
@@ -130,7 +130,7 @@ TEST_CASE("libzbar reads a FIDO:/ code drawn on a screen-sized grey image", "[br
   const std::string url = "FIDO:/" + std::string(168, '3');
   auto m = qr::encode_matrix(url);
   REQUIRE(m.ok());
-  GreyImage screen;
+  qr::GreyImage screen;
   screen.width = 1280;
   screen.height = 900;
   screen.pixels.assign(size_t(screen.width) * size_t(screen.height), 0xe0);  // a light page
@@ -145,7 +145,7 @@ TEST_CASE("libzbar reads a FIDO:/ code drawn on a screen-sized grey image", "[br
       }
     }
   }
-  QrScanner scanner;
+  qr::QrScanner scanner;
   auto found = scanner.scan(screen);
   REQUIRE(found.size() == 1);
   CHECK(found[0] == url);

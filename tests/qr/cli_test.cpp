@@ -1,6 +1,7 @@
 // `hybrid qr decode|show` run as a separate process ($HYBRID_BINARY): every valid QR
 // vector decodes to JSON naming every field with the expected values; every invalid one
-// exits 3 (kInvalidInput) with a message saying what is wrong; show's PNG scans back.
+// exits 3 (kInvalidInput) with a message saying what is wrong; show's PNG scans back, with
+// zbarimg and with `hybrid phone --qr-png` (libzbar in-process).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -223,6 +224,39 @@ TEST_CASE("qr cli: show draws a given or fresh payload, PNG and SVG included") {
   CHECK(is_usage_error(run({"qr", "show", "--request-type", "xx"}).status));
   CHECK(run({"qr", "show", q2, "--png", (dir / "no" / "such" / "dir.png").string()}).status ==
         hybrid::app::kInternalError);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("qr cli: hybrid phone --qr-png reads the code our own PNG holds, in-process") {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "qr_cli_test.XXXXXX").string();
+  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  fs::path dir = tmpl;
+  auto fresh = run({"qr", "show", "--no-terminal", "--request-type", "mc", "--png", (dir / "mc.png").string()});
+  REQUIRE(fresh.status == hybrid::app::kOk);
+  auto phone = [&](const fs::path& png) {
+    // Nothing answers on port 9: the phone stops after the scan, when it reaches for the tunnel.
+    return run({"phone", "--qr-png", png.string(), "--store", (dir / "store.json").string(), "--tunnel",
+                "ws://127.0.0.1:9", "--timeout", "2", "--dbus-address", "unix:path=" + (dir / "no-bus").string()});
+  };
+  auto scanned = phone(dir / "mc.png");
+  INFO(scanned.err);
+  CHECK_THAT(scanned.err, Catch::Contains("phone: scanned a QR code for creating a passkey"));
+
+  // Not a PNG, a truncated PNG, no file: exit 3 with the reason, never a crash.
+  std::ofstream(dir / "text.png") << "not a picture\n";
+  std::ifstream whole(dir / "mc.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "cut.png", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  for (const auto& [file, reason] : {std::pair<std::string, std::string>{"text.png", "not a PNG file"},
+                                     {"cut.png", "a damaged PNG file"},
+                                     {"missing.png", "could not read the QR code PNG"}}) {
+    auto r = phone(dir / file);
+    INFO(file << ": " << r.err);
+    CHECK(r.status == hybrid::app::kInvalidInput);
+    CHECK_THAT(r.err, Catch::Contains(reason));
+    CHECK_THAT(r.err, !Catch::Contains("scanned a QR code"));
+  }
   fs::remove_all(dir);
 }
 

@@ -1,11 +1,13 @@
-#include "browser/qr_scanner.h"
+#include "qr/scanner.h"
 
 #include <zbar.h>
+
+#include "qr/png_image.h"
 
 // zbar.h puts its C API in namespace zbar when compiled as C++.
 using namespace zbar;
 
-namespace hybrid::browser {
+namespace hybrid::qr {
 
 QrScanner::QrScanner() {
   auto* s = zbar_image_scanner_create();
@@ -36,4 +38,13 @@ std::vector<std::string> QrScanner::scan(const GreyImage& image) {
   return out;
 }
 
-}  // namespace hybrid::browser
+Result<std::string> read_qr_png(ByteView png) {
+  auto image = decode_png_grey(png);
+  if (!image.ok()) return image.error();
+  QrScanner scanner;
+  auto found = scanner.scan(*image);
+  if (found.empty()) return make_error("no QR code found in the picture");
+  return found.front();
+}
+
+}  // namespace hybrid::qr
