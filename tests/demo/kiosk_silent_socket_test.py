@@ -121,10 +121,7 @@ def main():
                    "--status-ping-after", str(PING_AFTER), "--status-hangup-after", str(HANGUP_AFTER),
                    "--timeout", "60"], log)
     try:
-        line = kiosk.read_line(30)
-        if not line:
-            sys.exit(f"FAIL: the kiosk printed no ready line (see {log})")
-        port = int(json.loads(line)["url"].rstrip("/").rsplit(":", 1)[1])
+        port = int(kiosk.ready(30)["url"].rstrip("/").rsplit(":", 1)[1])
         idle_closed = []
         idle = threading.Thread(target=idle_tcp, args=(port, idle_closed))
         idle.start()
@@ -143,15 +140,9 @@ def main():
               f"a TCP connection that never sends a request is closed within {IDLE_TCP_BOUND} s (got {idle_closed})")
         check(kiosk.p.poll() is None, "the kiosk is still running at the end")
     finally:
-        if kiosk.p.poll() is None:
-            kiosk.p.terminate()
-        try:
-            kiosk.p.wait(15)
-        except Exception:
-            kiosk.p.kill()
+        kiosk.stop(timeout=15)
     if FAILED:
-        print(f"FAIL: {len(FAILED)} check(s) failed (kiosk log: {log})", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(f"FAIL: {len(FAILED)} check(s) failed (kiosk log: {log})")
     print("PASS")
 
 
