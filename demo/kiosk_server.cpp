@@ -62,6 +62,7 @@ struct KioskServer::Impl {
   std::atomic<bool> stop_requested{false};
   bool done = false;
   lws_protocols protocols[3]{};
+  lws_retry_bo_t idle_policy{};  // ping / hang-up times of /status sockets (retry_and_idle_policy)
   std::unordered_map<lws*, Conn> conns;
   tunnel::HttpReplies http_replies;
   std::string scratch;
@@ -370,6 +371,10 @@ KioskServer::~KioskServer() {
 }
 
 Result<std::unique_ptr<KioskServer>> KioskServer::create(Kiosk& kiosk, const KioskServerConfig& config) {
+  if (config.status_ping_after.count() < 1 || config.status_hangup_after <= config.status_ping_after ||
+      config.status_hangup_after.count() > 65535) {
+    return make_error("the /status ping time must be at least 1 s and below the hang-up time (at most 65535 s)");
+  }
   tunnel::install_lws_logging();
   auto impl = std::make_unique<Impl>(kiosk, config);
   Impl* raw = impl.get();
@@ -377,8 +382,14 @@ Result<std::unique_ptr<KioskServer>> KioskServer::create(Kiosk& kiosk, const Kio
   raw->protocols[1] = {kProtocol, &Impl::callback, 0, kMaxMessage, 0, nullptr, 0};
   raw->protocols[2] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
 
+  // Silent /status sockets (half-open, or a client that never answers a ping) are closed:
+  // lws pings after status_ping_after without a valid pong or message, hangs up after
+  // status_hangup_after (no reconnect table: this is a server).
+  raw->idle_policy.secs_since_valid_ping = static_cast<uint16_t>(config.status_ping_after.count());
+  raw->idle_policy.secs_since_valid_hangup = static_cast<uint16_t>(config.status_hangup_after.count());
   lws_context_creation_info info =
       tunnel::listening_context_info(config.host, config.port, raw->protocols, raw, "hybrid-kiosk");
+  info.retry_and_idle_policy = &raw->idle_policy;
   info.timeout_secs = 10;
   raw->context = lws_create_context(&info);
   if (!raw->context) {

@@ -5,6 +5,7 @@
 // A thin adapter: everything it shows comes from Kiosk::state_json().
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +24,11 @@ struct KioskServerConfig {
   // Host names (besides IP literals and localhost) that browsers may use to reach the
   // kiosk; any other Host header is refused with 403 (DNS rebinding).
   std::vector<std::string> allowed_hosts;
+  // A /status WebSocket that has sent nothing valid (no pong, no message) for this long is
+  // pinged; if still nothing after `status_hangup_after`, it is closed. Pages answer pings
+  // by themselves (browsers do); half-open or silent sockets are dropped.
+  std::chrono::seconds status_ping_after{20};
+  std::chrono::seconds status_hangup_after{40};
 };
 
 // Whether a Host header ("name", "name:port", "[v6]:port") names this kiosk: an IP literal,

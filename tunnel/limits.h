@@ -30,7 +30,7 @@ struct ServerLimits {
   // every registration has its phone connected, the new one is refused with 503.
   uint32_t max_push_registrations = 100000;
   // Registrations one IP address may own at once (the address that last registered or
-  // renewed it); beyond: 429. Phones behind one carrier NAT share an address: keep it well
+  // renewed it, if that address had room; else the previous one keeps it); beyond: 429. Phones behind one carrier NAT share an address: keep it well
   // above the number of linked phones expected behind one.
   uint32_t max_push_registrations_per_ip = 200;
   // A registration whose phone has not been connected for this long is forgotten (its

@@ -345,6 +345,12 @@ void Registry::mark_connected(const Bytes& contact_id, Registration& reg) {
 void Registry::set_owner(Registration& reg, const std::string& ip) {
   if (reg.owner_ip == ip) return;
   if (!reg.owner_ip.empty()) {
+    // A renewal from another address (a phone that moved networks) moves the registration
+    // there only if that address has room: otherwise two addresses could pass registrations
+    // back and forth and own any number between them. The old address keeps counting it.
+    if (auto to = ips_.find(ip); to != ips_.end() && to->second.registrations >= limits_.max_push_registrations_per_ip) {
+      return;
+    }
     auto old = ips_.find(reg.owner_ip);
     if (old != ips_.end() && old->second.registrations > 0) old->second.registrations--;
   }

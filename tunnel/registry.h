@@ -199,7 +199,7 @@ class Registry {
     crypto::Sha256Digest secret_hash{};
     ConnId listener = 0;
     std::deque<std::pair<TunnelId, Bytes>> queued;  // pushes while the phone is away
-    std::string owner_ip;  // the address that last registered or renewed it
+    std::string owner_ip;  // the address that last registered or renewed it (if it had room)
     TimePoint last_seen;   // last connect or keepalive of its phone
   };
   struct IpRecord {

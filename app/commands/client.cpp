@@ -8,6 +8,7 @@
 #include <iostream>
 #include <stop_token>
 
+#include "app/cli_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "app/interrupt_watcher.h"
@@ -257,8 +258,8 @@ CommandRegistration reg_client("client", 10, [](CLI::App& root) {
   auto si = std::make_shared<SignInArgs>();
   auto* sign_in = root.add_subcommand(
       "sign-in", std::string("Sign in with a passkey on your phone (WebAuthn get over hybrid).") + kProgressHelp);
-  sign_in->add_option("--rp-id", si->rp_id, "relying party ID, e.g. example.com")->required();
-  sign_in->add_option("--origin", si->origin, "origin for clientDataJSON (default https://<rp-id>)");
+  sign_in->add_option("--rp-id", si->rp_id, "relying party ID, e.g. example.com")->required()->check(utf8_text());
+  sign_in->add_option("--origin", si->origin, "origin for clientDataJSON (default https://<rp-id>)")->check(utf8_text());
   sign_in->add_option("--challenge", si->challenge, "challenge, base64url (default: 32 random bytes)");
   sign_in->add_option("--user-verification", si->user_verification, "required | preferred | discouraged")
       ->check(CLI::IsMember({"required", "preferred", "discouraged"}));
@@ -270,11 +271,11 @@ CommandRegistration reg_client("client", 10, [](CLI::App& root) {
   auto rg = std::make_shared<RegisterArgs>();
   auto* reg = root.add_subcommand(
       "register", std::string("Create a passkey on your phone (WebAuthn create over hybrid).") + kProgressHelp);
-  reg->add_option("--rp-id", rg->rp_id, "relying party ID, e.g. example.com")->required();
-  reg->add_option("--rp-name", rg->rp_name, "relying party display name");
-  reg->add_option("--origin", rg->origin, "origin for clientDataJSON (default https://<rp-id>)");
-  reg->add_option("--user-name", rg->user_name, "account name, e.g. alice@example.com")->required();
-  reg->add_option("--user-display-name", rg->display_name, "display name (default: the user name)");
+  reg->add_option("--rp-id", rg->rp_id, "relying party ID, e.g. example.com")->required()->check(utf8_text());
+  reg->add_option("--rp-name", rg->rp_name, "relying party display name")->check(utf8_text());
+  reg->add_option("--origin", rg->origin, "origin for clientDataJSON (default https://<rp-id>)")->check(utf8_text());
+  reg->add_option("--user-name", rg->user_name, "account name, e.g. alice@example.com")->required()->check(utf8_text());
+  reg->add_option("--user-display-name", rg->display_name, "display name (default: the user name)")->check(utf8_text());
   reg->add_option("--user-id", rg->user_id, "user handle, base64url (default: 16 random bytes)");
   reg->add_option("--challenge", rg->challenge, "challenge, base64url (default: 32 random bytes)");
   reg->add_option("--attestation", rg->attestation, "none | direct | indirect | enterprise")

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/cli_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "app/option_groups.h"
@@ -37,6 +38,7 @@ struct KioskArgs {
   std::vector<std::string> roots, allowed_hosts;
   std::string rp_id = "kiosk.hybrid.example", rp_name = "Hybrid Kiosk", origin, title = "Hybrid passkey kiosk";
   double qr_timeout_s = 60, clear_after_s = 8, timeout_s = 0;
+  unsigned status_ping_after_s = 20, status_hangup_after_s = 40;
   std::string phone_store_synced, phone_store_device_bound;
   uint16_t phone_domain_id = 0;
 };
@@ -60,6 +62,11 @@ int run_kiosk(const KioskArgs& a) {
   if (!listen.ok()) return fail(kUsage, listen.error().message);
   c.listen = *listen;
   c.listen.allowed_hosts = a.allowed_hosts;
+  if (a.status_ping_after_s < 1 || a.status_hangup_after_s <= a.status_ping_after_s || a.status_hangup_after_s > 65535) {
+    return fail(kUsage, "--status-ping-after must be at least 1 s and below --status-hangup-after (at most 65535 s)");
+  }
+  c.listen.status_ping_after = std::chrono::seconds(a.status_ping_after_s);
+  c.listen.status_hangup_after = std::chrono::seconds(a.status_hangup_after_s);
   if (a.qr_timeout_s < 5 || a.qr_timeout_s > 600) return fail(kUsage, "--qr-timeout must be 5…600 seconds");
   if (a.clear_after_s < 1 || a.clear_after_s > 300) return fail(kUsage, "--clear-after must be 1…300 seconds");
 
@@ -135,6 +142,10 @@ const CommandRegistration kKiosk("kiosk", 70, [](CLI::App& root) {
   cmd->add_option("--allowed-host", a->allowed_hosts,
                   "a host name browsers use to reach the page (repeatable); IP addresses and localhost always work,\n"
                   "any other Host header is refused (DNS rebinding)");
+  cmd->add_option("--status-ping-after", a->status_ping_after_s,
+                  "seconds a page's status WebSocket may stay silent before the kiosk pings it (default 20)");
+  cmd->add_option("--status-hangup-after", a->status_hangup_after_s,
+                  "seconds without a pong or message after which the kiosk closes it (default 40)");
   add_tunnel_choice_options(*cmd, a->tunnel);
   add_bluetooth_options(*cmd, a->bluetooth, PowerOnFlag::kNotOffered);
   cmd->add_option("--policy", a->policy, "passkey policy file (JSON, docs/ctap.md; default: the built-in demo policy)")
@@ -142,10 +153,10 @@ const CommandRegistration kKiosk("kiosk", 70, [](CLI::App& root) {
   cmd->add_option("--attestation-root", a->roots, "trust this PEM attestation root too (repeatable)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--db", a->db, "SQLite file for accounts and passkeys (default :memory:, forgotten on exit)");
-  cmd->add_option("--rp-id", a->rp_id, "relying party ID (default kiosk.hybrid.example)");
-  cmd->add_option("--rp-name", a->rp_name, "relying party name shown on the phone");
-  cmd->add_option("--origin", a->origin, "origin put in clientDataJSON (default https://<rp-id>)");
-  cmd->add_option("--title", a->title, "the page's title");
+  cmd->add_option("--rp-id", a->rp_id, "relying party ID (default kiosk.hybrid.example)")->check(utf8_text());
+  cmd->add_option("--rp-name", a->rp_name, "relying party name shown on the phone")->check(utf8_text());
+  cmd->add_option("--origin", a->origin, "origin put in clientDataJSON (default https://<rp-id>)")->check(utf8_text());
+  cmd->add_option("--title", a->title, "the page's title")->check(utf8_text());
   add_qr_timeout_option(*cmd, a->qr_timeout_s);
   cmd->add_option("--clear-after", a->clear_after_s, "seconds an outcome stays on screen (default 8)");
   cmd->add_option("--phone-store-synced", a->phone_store_synced,

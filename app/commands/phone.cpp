@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "base/json_text.h"
+#include "app/cli_text.h"
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "app/option_groups.h"
@@ -178,7 +179,7 @@ CommandRegistration reg("phone", 20, [](CLI::App& root) {
   cmd->add_option("--attestation", a->attestation, "none | packed-self | packed-x5c (default: by kind)");
   cmd->add_option("--approve", a->approve, "auto (say yes) | prompt (ask on the terminal)")
       ->check(CLI::IsMember({"auto", "prompt"}));
-  cmd->add_option("--name", a->name, "the phone's name shown to linked clients");
+  cmd->add_option("--name", a->name, "the phone's name shown to linked clients")->check(utf8_text());
   cmd->add_flag("--offer-linking", a->offer_linking, "send linking data when the QR code allows it");
   cmd->add_option("--timeout", a->timeout_s, "seconds one transaction may take (default 120)");
   cmd->add_option("--think-time", a->think_time_ms,

@@ -4,7 +4,8 @@ file (0600, never written through a symlink, removed when the transaction ends) 
 default store directory (created 0700) (finding 6); peer-supplied phone names printed without
 control characters or bidi overrides (finding 7); core dumps off in processes that hold
 secrets (finding 8). Real processes: `hybrid virtual-air`, `hybrid sign-in`, `hybrid phone`,
-`hybrid phones list`. Usage: local_safety_test.py qr-png|store-dir|names|core-dumps"""
+`hybrid phones list`; command-line text that leaves the machine must be UTF-8.
+Usage: local_safety_test.py qr-png|store-dir|names|wire-text|core-dumps"""
 import json
 import os
 import shutil
@@ -113,6 +114,41 @@ def names(tmp, env):
     check("\u202e".encode() not in r.stderr, "an error message does not echo a bidi override")
 
 
+def wire_text(tmp, env):
+    """Command-line text that goes over the wire or into a stored file (the phone's name in
+    its linking info and identity file, the user and RP names of a request, the kiosk's page
+    title) must be UTF-8: invalid bytes are a usage error (exit 2), named in the message,
+    before anything is stored or sent (CBOR and JSON text must be valid UTF-8)."""
+    bad = os.fsdecode(b"Pixel\xff\xfe\xc3")  # surrogate-escaped: passed to the child as these raw bytes
+    store = os.path.join(tmp, "p.json")
+    cases = [
+        ("phone --name", ["phone", "--listen", "--tunnel", "ws://127.0.0.1:9", "--store", store, "--name", bad,
+                          "--timeout", "5"]),
+        ("phone --name with a QR", ["phone", "--qr", "FIDO:/0", "--store", store, "--name", bad, "--timeout", "5"]),
+        ("register --user-name", ["register", "--rp-id", "example.com", "--user-name", bad, "--timeout", "5"]),
+        ("register --user-display-name", ["register", "--rp-id", "example.com", "--user-name", "alice",
+                                          "--user-display-name", bad, "--timeout", "5"]),
+        ("register --rp-name", ["register", "--rp-id", "example.com", "--rp-name", bad, "--user-name", "alice",
+                                "--timeout", "5"]),
+        ("sign-in --rp-id", ["sign-in", "--rp-id", bad, "--timeout", "5"]),
+        ("kiosk --title", ["kiosk", "--listen", "127.0.0.1:0", "--title", bad, "--timeout", "5"]),
+    ]
+    for what, args in cases:
+        r = subprocess.run([BIN] + args, capture_output=True, timeout=30, env=env, stdin=subprocess.DEVNULL)
+        err = r.stderr.decode("utf-8", "replace")
+        check(r.returncode == 2, f"{what} with invalid UTF-8 is a usage error (exit {r.returncode}: {err[-300:]})")
+        check("UTF-8" in err, f"{what}: the error says the text is not UTF-8 ({err[-300:]})")
+    check(not os.path.exists(store) and not os.path.exists(store + ".identity.json"),
+          "no store or identity file was written for a refused name")
+    # A valid non-ASCII name is still accepted (the phone starts, then times out or is stopped).
+    p = start(["phone", "--listen", "--tunnel", "ws://127.0.0.1:9", "--store", store, "--name", "Téléphone ☎",
+               "--timeout", "3"], env)
+    time.sleep(1.0)
+    alive_or_clean = p.poll() is None or p.returncode != 2
+    stop(p)
+    check(alive_or_clean, "a valid UTF-8 name is not refused")
+
+
 def core_dumps(tmp, env):
     def limits_of(pid):
         with open(f"/proc/{pid}/limits") as f:
@@ -138,7 +174,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hybrid-safety-")
     env = dict(os.environ, XDG_DATA_HOME=os.path.join(tmp, "data"), HYBRID_LOG="warn")
     try:
-        {"qr-png": qr_png, "store-dir": store_dir, "names": names, "core-dumps": core_dumps}[which](tmp, env)
+        {"qr-png": qr_png, "store-dir": store_dir, "names": names, "wire-text": wire_text,
+         "core-dumps": core_dumps}[which](tmp, env)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if FAILED:

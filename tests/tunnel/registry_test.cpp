@@ -388,6 +388,31 @@ TEST_CASE("tunnel_registry: one address cannot fill the registration table; anot
   CHECK(phone.status == 101);
 }
 
+TEST_CASE("tunnel_registry: renewing from a second address cannot lift the per-address registration cap") {
+  // Two addresses, cap 2: A registers two, B renews them (a phone that moved networks), A
+  // registers two more, B renews those too. B must not end up owning four: a registration
+  // moves to its new address only when that address has room, else the old one keeps it.
+  ServerLimits l;
+  l.max_push_registrations_per_ip = 2;
+  l.max_refusals_per_ip_per_minute = 1000000;
+  Fixture f(l);
+  ConnId id = 1;
+  for (uint32_t round = 0; round < 2; ++round) {
+    for (uint32_t n = round * 2; n < round * 2 + 2; ++n) {
+      REQUIRE(push_from(f, id, n, "10.66.0.1").ok());
+      f.reg->on_closed(id++, false, f.now);
+      REQUIRE(push_from(f, id, n, "10.66.0.2").ok());  // the renewal itself always succeeds
+      f.reg->on_closed(id++, false, f.now);
+    }
+  }
+  f.actions();
+  CHECK(f.reg->gauges().push_registrations == 4);
+  // Both addresses are at their cap now: neither may add a fifth one.
+  CHECK(push_from(f, id++, 100, "10.66.0.1").status == 429);
+  CHECK(push_from(f, id++, 101, "10.66.0.2").status == 429);
+  CHECK(push_from(f, id++, 102, "10.66.0.3").ok());
+}
+
 TEST_CASE("tunnel_registry: a full registration table evicts the phone away longest, never a connected one") {
   ServerLimits l;
   l.max_push_registrations = 3;
