@@ -26,7 +26,7 @@ std::string clip(std::string s, size_t n) {
 }
 
 // What a refused registration offered (a claim: it was not accepted).
-std::optional<PasskeyView> offered(const json& credential, const ctap::AaguidTable& table) {
+std::optional<PasskeyView> offered(const json& credential, const webauthn::AaguidTable& table) {
   const json* response = credential.is_object() && credential.contains("response") ? &credential["response"] : nullptr;
   if (!response || !response->is_object() || !response->contains("authenticatorData")) return std::nullopt;
   const json& ad_text = (*response)["authenticatorData"];
@@ -45,19 +45,19 @@ std::optional<PasskeyView> offered(const json& credential, const ctap::AaguidTab
 
 }  // namespace
 
-WebsiteRelyingParty::WebsiteRelyingParty(WebsiteConfig config, AccountStore& store, const ctap::AaguidTable& table)
+WebsiteRelyingParty::WebsiteRelyingParty(WebsiteConfig config, AccountStore& store, const webauthn::AaguidTable& table)
     : config_(std::move(config)), store_(store), table_(table) {}
 WebsiteRelyingParty::~WebsiteRelyingParty() = default;
 
 void WebsiteRelyingParty::set_origin(const std::string& origin) {
   std::lock_guard lock(mu_);
   origin_ = origin;
-  ctap::RelyingPartyConfig rc;
+  webauthn::RelyingPartyConfig rc;
   rc.rp_id = config_.rp_id;
   rc.rp_name = config_.rp_name;
   rc.origins = {origin};
   rc.attestation_roots = config_.attestation_roots;
-  rp_ = std::make_unique<ctap::RelyingParty>(rc, config_.policy, table_);
+  rp_ = std::make_unique<webauthn::RelyingParty>(rc, config_.policy, table_);
   pending_.clear();
 }
 
@@ -83,7 +83,7 @@ Result<json> WebsiteRelyingParty::begin_registration(const std::string& user_nam
   HYBRID_TRY_STATUS(check_account_name(user_name));
   HYBRID_TRY(auto existing, store_.find_account(user_name));
   Pending p{CeremonyKind::registration, {}, false, 0};
-  std::vector<ctap::RegisteredCredential> creds;
+  std::vector<webauthn::RegisteredCredential> creds;
   if (existing) {
     p.account = *existing;
     HYBRID_TRY(creds, store_.credentials_of(user_name));
@@ -108,13 +108,13 @@ Result<json> WebsiteRelyingParty::begin_sign_in() {
   return json{{"ceremony", id}, {"publicKey", std::move(options)}};
 }
 
-PasskeyView WebsiteRelyingParty::view_of(const ctap::RegisteredCredential& c) const {
+PasskeyView WebsiteRelyingParty::view_of(const webauthn::RegisteredCredential& c) const {
   PasskeyView v;
   v.kind = std::string(ctap::passkey_kind_name(c.kind()));
   v.provider = table_.describe(c.aaguid);
   v.attested = c.attestation_trusted;
   v.provider_verified = c.attestation_trusted;
-  v.attestation = std::string(ctap::attestation_type_name(c.attestation_type));
+  v.attestation = std::string(webauthn::attestation_type_name(c.attestation_type));
   v.aaguid = ctap::aaguid_to_string(c.aaguid);
   return v;
 }
@@ -147,7 +147,7 @@ WebsiteResult WebsiteRelyingParty::finish(const json& body) {
 }
 
 VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const json& credential) {
-  Result<ctap::RegisteredCredential> reg = make_error("not verified");
+  Result<webauthn::RegisteredCredential> reg = make_error("not verified");
   std::string profile;
   {
     std::lock_guard lock(mu_);
@@ -161,11 +161,11 @@ VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const js
   out.profile = profile;
   if (!reg.ok()) {
     const Error& e = reg.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
+    out.kind = webauthn::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = webauthn::rule_text(e);
     out.reason = e.message;
     out.passkey = offered(credential, table_);
-    if (!ctap::is_policy_refusal(e)) out.profile.clear();
+    if (!webauthn::is_policy_refusal(e)) out.profile.clear();
     return out;
   }
   if (p.new_account) {
@@ -185,8 +185,8 @@ VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const js
 }
 
 VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
-  std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> seen;
-  auto lookup = [&](ByteView id) -> std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> {
+  std::optional<std::pair<webauthn::RegisteredCredential, webauthn::UserAccount>> seen;
+  auto lookup = [&](ByteView id) -> std::optional<std::pair<webauthn::RegisteredCredential, webauthn::UserAccount>> {
     auto cred = store_.find_credential(id);
     if (!cred.ok() || !*cred) return std::nullopt;
     auto account = store_.find_account(cred->value().user_name);
@@ -194,7 +194,7 @@ VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
     seen = std::make_pair(**cred, **account);
     return seen;
   };
-  Result<ctap::AssertionOutcome> result = make_error("not verified");
+  Result<webauthn::AssertionOutcome> result = make_error("not verified");
   std::string seen_profile;
   {
     std::lock_guard lock(mu_);
@@ -205,13 +205,13 @@ VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
   VisitOutcome out;
   if (!result.ok()) {
     const Error& e = result.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
+    out.kind = webauthn::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
+    out.rule = webauthn::rule_text(e);
     out.reason = e.message;
     if (seen) {
       out.user_name = seen->second.name;
       out.display_name = seen->second.display_name;
-      if (ctap::is_policy_refusal(e)) out.profile = seen_profile;
+      if (webauthn::is_policy_refusal(e)) out.profile = seen_profile;
       out.passkey = view_of(seen->first);
     }
     return out;

@@ -21,11 +21,12 @@
 #include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/authenticator.h"
-#include "ctap/verifier.h"
-#include "ctap/webauthn_client.h"
+#include "webauthn/verifier.h"
+#include "webauthn/webauthn_client.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

@@ -15,9 +15,11 @@
 #include "crypto/p256.h"
 #include "crypto/primitives.h"
 #include "ctap/credential_store.h"
+#include "webauthn/attestation_verification.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 namespace fs = std::filesystem;
 
 namespace {
