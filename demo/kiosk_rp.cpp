@@ -11,19 +11,13 @@
 #include "ctap/auth_data.h"
 #include "ctap/commands.h"
 #include "ctap/make_credential.h"
+#include "demo/rp_outcome.h"
 
 namespace hybrid::demo {
 namespace {
 
 using nlohmann::json;
 constexpr std::string_view kStage = "kiosk";
-
-VisitOutcome failed(std::string reason) {
-  VisitOutcome o;
-  o.kind = OutcomeKind::failed;
-  o.reason = std::move(reason);
-  return o;
-}
 
 std::string attestation_label(const ctap::MakeCredentialResponse& r) {
   if (r.fmt == ctap::kFmtNone) return "none";
@@ -162,21 +156,10 @@ VisitOutcome KioskRelyingParty::finish(const Ceremony& ceremony, uint8_t ctap_st
   return out;
 }
 
-PasskeyView KioskRelyingParty::view_of(const webauthn::RegisteredCredential& c) const {
-  PasskeyView v;
-  v.kind = std::string(ctap::passkey_kind_name(c.kind()));
-  v.provider = table_.describe(c.aaguid);
-  v.attested = c.attestation_trusted;
-  v.provider_verified = c.attestation_trusted;
-  v.attestation = std::string(webauthn::attestation_type_name(c.attestation_type));
-  v.aaguid = ctap::aaguid_to_string(c.aaguid);
-  return v;
-}
-
 VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView response) {
   const auto& prepared = *c.registration;
   auto client_json = webauthn::finish_registration(prepared, response);
-  if (!client_json.ok()) return failed(client_json.error().message);
+  if (!client_json.ok()) return failed_outcome(client_json.error().message);
 
   const webauthn::PasskeyProfile& profile = profile_of(c.account);
   Result<webauthn::RegisteredCredential> reg = make_error("not verified");
@@ -189,10 +172,6 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
   out.display_name = c.account.display_name;
   out.profile = profile.name;
   if (!reg.ok()) {
-    const Error& e = reg.error();
-    out.kind = webauthn::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = webauthn::rule_text(e);
-    out.reason = e.message;
     // Show what was offered (the claim, since it was not accepted).
     if (auto mc = ctap::MakeCredentialResponse::decode(response.subspan(1)); mc.ok()) {
       if (auto ad = ctap::AuthenticatorData::parse(mc->auth_data); ad.ok() && ad->attested) {
@@ -204,67 +183,25 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
         out.passkey = v;
       }
     }
-    if (!webauthn::is_policy_refusal(e)) out.profile.clear();
-    return out;
+    return refused_outcome(std::move(out), reg.error());
   }
-  if (c.new_account) {
-    auto existing = store_.find_account(c.account.name);
-    if (!existing.ok()) return failed(existing.error().message);
-    if (!*existing) {
-      if (auto st = store_.add_account(c.account); !st.ok()) return failed(st.error().message);
-    } else if (existing->value().handle != c.account.handle) {
-      return failed("the account '" + c.account.name + "' was created by another visit at the same time; try again");
-    }
-  }
-  if (auto st = store_.add_credential(*reg); !st.ok()) return failed(st.error().message);
-  out.kind = OutcomeKind::registered;
-  out.profile = reg->profile.empty() ? profile.name : reg->profile;
-  out.passkey = view_of(*reg);
-  return out;
+  return registered_outcome(store_, c.account, c.new_account, *reg, std::move(out), table_);
 }
 
 VisitOutcome KioskRelyingParty::finish_sign_in(const Ceremony& c, ByteView response) {
   const auto& prepared = *c.authentication;
   auto client_json = webauthn::finish_authentication(prepared, response);
-  if (!client_json.ok()) return failed(client_json.error().message);
+  if (!client_json.ok()) return failed_outcome(client_json.error().message);
 
-  std::optional<std::pair<webauthn::RegisteredCredential, webauthn::UserAccount>> seen;
-  auto lookup = [&](ByteView id) -> std::optional<std::pair<webauthn::RegisteredCredential, webauthn::UserAccount>> {
-    auto cred = store_.find_credential(id);
-    if (!cred.ok() || !*cred) return std::nullopt;
-    auto account = store_.find_account(cred->value().user_name);
-    if (!account.ok() || !*account) return std::nullopt;
-    seen = std::make_pair(**cred, **account);
-    return seen;
-  };
+  std::optional<SeenCredential> seen;
+  auto lookup = credential_lookup(store_, seen);
   Result<webauthn::AssertionOutcome> result = make_error("not verified");
   {
     std::lock_guard lock(mu_);
     result = rp_.finish_authentication(*client_json, lookup);
   }
-  VisitOutcome out;
-  if (!result.ok()) {
-    const Error& e = result.error();
-    out.kind = webauthn::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = webauthn::rule_text(e);
-    out.reason = e.message;
-    if (seen) {
-      out.user_name = seen->second.name;
-      out.display_name = seen->second.display_name;
-      if (webauthn::is_policy_refusal(e)) out.profile = profile_of(seen->second).name;
-      out.passkey = view_of(seen->first);
-    }
-    return out;
-  }
-  if (auto st = store_.update_credential(result->credential); !st.ok()) {
-    log::warn(kStage, "could not record the sign-in: {}", st.error().message);
-  }
-  out.kind = OutcomeKind::signed_in;
-  out.user_name = result->user.name;
-  out.display_name = result->user.display_name;
-  out.profile = result->profile;
-  out.passkey = view_of(result->credential);
-  return out;
+  const std::string seen_profile = seen ? profile_of(seen->second).name : std::string();
+  return sign_in_outcome(store_, result, seen, seen_profile, table_, kStage);
 }
 
 json KioskRelyingParty::directory_json() const {

@@ -87,7 +87,6 @@ class KioskRelyingParty {
  private:
   VisitOutcome finish_registration(const Ceremony& c, ByteView response);
   VisitOutcome finish_sign_in(const Ceremony& c, ByteView response);
-  PasskeyView view_of(const webauthn::RegisteredCredential& credential) const;
   const webauthn::PasskeyProfile& profile_of(const webauthn::UserAccount& account) const;
 
   AccountStore& store_;

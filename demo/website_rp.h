@@ -74,7 +74,6 @@ class WebsiteRelyingParty {
   WebsiteResult record(CeremonyKind kind, VisitOutcome outcome, const std::string& tag);
   VisitOutcome finish_registration(const Pending& p, const nlohmann::json& credential);
   VisitOutcome finish_sign_in(const nlohmann::json& credential);
-  PasskeyView view_of(const webauthn::RegisteredCredential& c) const;
   std::string remember(Pending p);
 
   WebsiteConfig config_;
