@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& a : registry.take_actions()) {
       auto it = model.open.find(a.conn);
       if (it == model.open.end()) violated("an action for a connection that is not open");
-      if (a.kind == Action::Kind::kSend) {
+      if (a.kind == Action::Kind::send) {
         if (it->second == Side::listener) {
           if (!a.message.empty()) {
             auto push = decode_push_message(a.message);
@@ -176,7 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 9: {
         const std::string& ip = ips[in.ConsumeIntegralInRange<size_t>(0, std::size(ips) - 1)];
-        registry.refused(Reject::kUnknownPath, ip, now);
+        registry.refused(Reject::unknown_path, ip, now);
         (void)registry.rate_limited(ip, now);
         break;
       }

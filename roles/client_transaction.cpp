@@ -83,8 +83,8 @@ struct ClientTransaction::Impl {
       return failure(ClientFailure::tunnel_status,
                      "the tunnel server refused the connection with HTTP " + std::to_string(status) + ": " + e.message);
     }
-    if (tunnel::has_code(e, tunnel::ClientErrorCode::kTls)) return failure(ClientFailure::tls, e.message);
-    if (tunnel::has_code(e, tunnel::ClientErrorCode::kTimeout)) {
+    if (tunnel::has_code(e, tunnel::ClientErrorCode::tls)) return failure(ClientFailure::tls, e.message);
+    if (tunnel::has_code(e, tunnel::ClientErrorCode::timeout)) {
       return failure(ClientFailure::network, "the tunnel server did not answer in time: " + e.message);
     }
     return failure(ClientFailure::network, "could not reach the tunnel server: " + e.message);
@@ -219,7 +219,7 @@ Result<ClientTransactionResult> ClientTransaction::run(uint8_t ctap_command, Byt
     }
     auto msg = conn->receive(slice);
     if (!msg) {
-      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::receive_timeout)) continue;
       if (answered) break;  // the phone hung up after answering: normal
       auto closed = session.on_tunnel_closed();
       if (s.cancelled) return failure(ClientFailure::cancelled, "cancelled by the user");
