@@ -22,7 +22,7 @@
 
 namespace hybrid::ctap {
 
-// The AAGUIDs of this project's software phone (listed in ctap/aaguids.json).
+// The AAGUIDs of this project's software phone (listed in webauthn/aaguids.json).
 inline constexpr Aaguid kSoftwarePhoneSyncedAaguid = {0x2a, 0xbc, 0x28, 0x06, 0xf6, 0xa3, 0x44, 0xab,
                                                       0xb8, 0xcc, 0xb9, 0x4c, 0x8f, 0x9f, 0x4c, 0xc5};
 inline constexpr Aaguid kSoftwarePhoneDeviceBoundAaguid = {0x89, 0x0b, 0xf8, 0xea, 0xf3, 0x0d, 0x4a, 0xb1,

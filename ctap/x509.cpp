@@ -15,14 +15,12 @@
 
 #include <stdexcept>
 
-#include "base/printable.h"
 #include "crypto/primitives.h"
 
 namespace hybrid::ctap {
 namespace {
 
 constexpr const char* kAaguidOid = "1.3.6.1.4.1.45724.1.1.4";
-constexpr const char* kAttestationOu = "Authenticator Attestation";
 
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
@@ -36,20 +34,8 @@ struct ObjFree {
 struct OctetFree {
   void operator()(ASN1_OCTET_STRING* o) const { ASN1_OCTET_STRING_free(o); }
 };
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
-struct StackFree {
-  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
-};
 struct NameFree {
   void operator()(X509_NAME* n) const { X509_NAME_free(n); }
-};
-struct BasicConstraintsFree {
-  void operator()(BASIC_CONSTRAINTS* b) const { BASIC_CONSTRAINTS_free(b); }
 };
 
 std::shared_ptr<X509> own(X509* x) { return std::shared_ptr<X509>(x, X509_free); }
@@ -252,62 +238,6 @@ AttestationIdentity AttestationIdentity::generate(const Aaguid& aaguid, const st
   sign(batch.get(), root_key);
 
   return AttestationIdentity{Certificate(root), Certificate(batch), std::move(batch_key)};
-}
-
-Status check_packed_certificate(const Certificate& cert, const Aaguid& aaguid) {
-  X509* x = cert.get();
-  const std::string prefix = "the attestation certificate (" + cert.subject() + ")";
-  if (X509_get_version(x) != X509_VERSION_3) return make_error(prefix + " is not X.509 version 3");
-  X509_NAME* subject = X509_get_subject_name(x);
-  auto has = [&](int nid) { return X509_NAME_get_index_by_NID(subject, nid, -1) >= 0; };
-  if (!has(NID_countryName)) return make_error(prefix + " has no country (C) in its subject");
-  if (!has(NID_organizationName)) return make_error(prefix + " has no organization (O) in its subject");
-  if (!has(NID_commonName)) return make_error(prefix + " has no common name (CN) in its subject");
-  int ou = X509_NAME_get_index_by_NID(subject, NID_organizationalUnitName, -1);
-  if (ou < 0) return make_error(prefix + " has no OU; it must be \"Authenticator Attestation\"");
-  ASN1_STRING* ou_value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, ou));
-  const std::string ou_text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ou_value)),
-                            static_cast<size_t>(ASN1_STRING_length(ou_value)));
-  if (ou_text != kAttestationOu) {
-    return make_error(prefix + " has OU \"" + printable(ou_text, 64) + "\"; it must be \"Authenticator Attestation\"");
-  }
-  int crit = 0;
-  std::unique_ptr<BASIC_CONSTRAINTS, BasicConstraintsFree> bc(
-      static_cast<BASIC_CONSTRAINTS*>(X509_get_ext_d2i(x, NID_basic_constraints, &crit, nullptr)));
-  if (!bc) return make_error(prefix + " has no Basic Constraints extension");
-  if (bc->ca) return make_error(prefix + " is a CA certificate (Basic Constraints CA must be false)");
-  HYBRID_TRY(auto ext_aaguid, cert.aaguid_extension());
-  if (ext_aaguid && *ext_aaguid != aaguid) {
-    return make_error(prefix + " names AAGUID " + aaguid_to_string(*ext_aaguid) +
-                      " but the authenticator data says " + aaguid_to_string(aaguid));
-  }
-  return {};
-}
-
-Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
-                                const std::vector<Certificate>& roots) {
-  if (roots.empty()) return make_error("no trusted attestation roots are configured");
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  if (!store) openssl_failure("X509_STORE_new");
-  for (const auto& r : roots) {
-    if (X509_STORE_add_cert(store.get(), r.get()) != 1) ERR_clear_error();  // duplicates are harmless
-  }
-  std::unique_ptr<STACK_OF(X509), StackFree> chain(sk_X509_new_null());
-  if (!chain) openssl_failure("sk_X509_new_null");
-  for (const auto& c : intermediates) {
-    if (!sk_X509_push(chain.get(), c.get())) openssl_failure("sk_X509_push");
-  }
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), chain.get()) != 1) {
-    openssl_failure("X509_STORE_CTX_init");
-  }
-  if (X509_verify_cert(ctx.get()) != 1) {
-    const int err = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return make_error(fmt::format("the attestation certificate chain does not verify to a trusted root: {}",
-                                  X509_verify_cert_error_string(err)));
-  }
-  return {};
 }
 
 }  // namespace hybrid::ctap

@@ -1,6 +1,7 @@
-// X.509 for packed attestation, on OpenSSL 3's X509 APIs: certificates, the per-install
-// attestation CA and batch certificate the software phone generates, FIDO's packed
-// attestation certificate requirements, and chain verification to configured roots.
+// X.509 for packed attestation, on OpenSSL 3's X509 APIs: certificates and the
+// per-install attestation CA and batch certificate the software phone generates. Checking
+// a certificate (FIDO's requirements, chains to roots) is the relying party's:
+// webauthn/attestation_verification.h.
 #pragma once
 
 #include <memory>
@@ -15,6 +16,9 @@
 typedef struct x509_st X509;
 
 namespace hybrid::ctap {
+
+// The OU that WebAuthn §8.2.1 requires in a packed attestation certificate's subject.
+inline constexpr const char* kAttestationOu = "Authenticator Attestation";
 
 class Certificate {
  public:
@@ -50,14 +54,5 @@ struct AttestationIdentity {
   // `vendor` goes into the subjects' O and CN; the AAGUID into the batch certificate.
   static AttestationIdentity generate(const Aaguid& aaguid, const std::string& vendor, int validity_days = 3650);
 };
-
-// WebAuthn §8.2.1 packed attestation statement certificate requirements: version 3;
-// subject C, O, OU = "Authenticator Attestation", CN; Basic Constraints present with
-// CA = false; an AAGUID extension, when present, not critical and equal to `aaguid`.
-Status check_packed_certificate(const Certificate& cert, const Aaguid& aaguid);
-
-// Verifies leaf ← intermediates ← one of `roots` (signatures, validity periods, CA flags).
-Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
-                                const std::vector<Certificate>& roots);
 
 }  // namespace hybrid::ctap

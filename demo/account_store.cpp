@@ -89,8 +89,8 @@ class Statement {
   int rc_;
 };
 
-Result<ctap::UserAccount> account_from_row(const Statement& s) {
-  ctap::UserAccount a;
+Result<webauthn::UserAccount> account_from_row(const Statement& s) {
+  webauthn::UserAccount a;
   a.name = s.text(0);
   a.display_name = s.text(1);
   a.handle = s.blob(2);
@@ -103,10 +103,10 @@ Result<ctap::UserAccount> account_from_row(const Statement& s) {
 }
 
 // A passkey row: its record column, JSON.
-Result<ctap::RegisteredCredential> credential_from_row(const Statement& s) {
+Result<webauthn::RegisteredCredential> credential_from_row(const Statement& s) {
   auto j = json::parse(s.text(0), nullptr, false);
   if (j.is_discarded()) return make_error("account store: a passkey record is not valid JSON");
-  auto c = ctap::RegisteredCredential::from_json(j);
+  auto c = webauthn::RegisteredCredential::from_json(j);
   if (!c.ok()) return c.error().with_context("account store: a passkey record");
   return c;
 }
@@ -152,23 +152,23 @@ Status AccountStore::exec(const char* sql) const {
   return {};
 }
 
-Result<std::optional<ctap::UserAccount>> AccountStore::find_account(const std::string& name) const {
+Result<std::optional<webauthn::UserAccount>> AccountStore::find_account(const std::string& name) const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts WHERE name = ?1");
   if (!s.ok()) return s.error("find account");
   s.bind(1, name);
-  return s.row_if_any<ctap::UserAccount>("find account", account_from_row);
+  return s.row_if_any<webauthn::UserAccount>("find account", account_from_row);
 }
 
-Result<std::optional<ctap::UserAccount>> AccountStore::find_account_by_handle(ByteView handle) const {
+Result<std::optional<webauthn::UserAccount>> AccountStore::find_account_by_handle(ByteView handle) const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts WHERE handle = ?1");
   if (!s.ok()) return s.error("find account");
   s.bind(1, handle);
-  return s.row_if_any<ctap::UserAccount>("find account", account_from_row);
+  return s.row_if_any<webauthn::UserAccount>("find account", account_from_row);
 }
 
-Status AccountStore::add_account(const ctap::UserAccount& account) {
+Status AccountStore::add_account(const webauthn::UserAccount& account) {
   HYBRID_TRY_STATUS(check_account_name(account.name));
   if (account.handle.empty() || account.handle.size() > 64) {
     return make_error("a WebAuthn user handle has 1 to 64 bytes");
@@ -186,27 +186,27 @@ Status AccountStore::add_account(const ctap::UserAccount& account) {
   return {};
 }
 
-Result<std::vector<ctap::UserAccount>> AccountStore::accounts() const {
+Result<std::vector<webauthn::UserAccount>> AccountStore::accounts() const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT name, display_name, handle, groups FROM accounts ORDER BY name");
   if (!s.ok()) return s.error("list accounts");
-  return s.rows<ctap::UserAccount>("list accounts", account_from_row);
+  return s.rows<webauthn::UserAccount>("list accounts", account_from_row);
 }
 
-Result<std::vector<ctap::RegisteredCredential>> AccountStore::credentials_of(const std::string& account) const {
+Result<std::vector<webauthn::RegisteredCredential>> AccountStore::credentials_of(const std::string& account) const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT record FROM passkeys WHERE account = ?1 ORDER BY created_at, rowid");
   if (!s.ok()) return s.error("list passkeys");
   s.bind(1, account);
-  return s.rows<ctap::RegisteredCredential>("list passkeys", credential_from_row);
+  return s.rows<webauthn::RegisteredCredential>("list passkeys", credential_from_row);
 }
 
-Result<std::optional<ctap::RegisteredCredential>> AccountStore::find_credential(ByteView id) const {
+Result<std::optional<webauthn::RegisteredCredential>> AccountStore::find_credential(ByteView id) const {
   std::lock_guard lock(mu_);
   Statement s(db_, "SELECT record FROM passkeys WHERE id = ?1");
   if (!s.ok()) return s.error("find passkey");
   s.bind(1, id);
-  return s.row_if_any<ctap::RegisteredCredential>("find passkey", credential_from_row);
+  return s.row_if_any<webauthn::RegisteredCredential>("find passkey", credential_from_row);
 }
 
 bool AccountStore::credential_exists(ByteView id) const {
@@ -215,7 +215,7 @@ bool AccountStore::credential_exists(ByteView id) const {
   return !c.ok() || c->has_value();
 }
 
-Status AccountStore::add_credential(const ctap::RegisteredCredential& credential) {
+Status AccountStore::add_credential(const webauthn::RegisteredCredential& credential) {
   if (credential.id.empty()) return make_error("a passkey needs a credential ID");
   std::lock_guard lock(mu_);
   Statement s(db_, "INSERT INTO passkeys (id, account, record, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -233,7 +233,7 @@ Status AccountStore::add_credential(const ctap::RegisteredCredential& credential
   return {};
 }
 
-Status AccountStore::update_credential(const ctap::RegisteredCredential& credential) {
+Status AccountStore::update_credential(const webauthn::RegisteredCredential& credential) {
   std::lock_guard lock(mu_);
   Statement s(db_, "UPDATE passkeys SET record = ?2, last_used_at = ?3 WHERE id = ?1");
   if (!s.ok()) return s.error("update passkey");

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "ctap/verifier.h"
+#include "webauthn/verifier.h"
 
 struct sqlite3;
 
@@ -26,19 +26,19 @@ class AccountStore {
   AccountStore(const AccountStore&) = delete;
   AccountStore& operator=(const AccountStore&) = delete;
 
-  Result<std::optional<ctap::UserAccount>> find_account(const std::string& name) const;
-  Result<std::optional<ctap::UserAccount>> find_account_by_handle(ByteView handle) const;
+  Result<std::optional<webauthn::UserAccount>> find_account(const std::string& name) const;
+  Result<std::optional<webauthn::UserAccount>> find_account_by_handle(ByteView handle) const;
   // Fails when the name or the handle is taken.
-  Status add_account(const ctap::UserAccount& account);
-  Result<std::vector<ctap::UserAccount>> accounts() const;
+  Status add_account(const webauthn::UserAccount& account);
+  Result<std::vector<webauthn::UserAccount>> accounts() const;
 
-  Result<std::vector<ctap::RegisteredCredential>> credentials_of(const std::string& account) const;
-  Result<std::optional<ctap::RegisteredCredential>> find_credential(ByteView id) const;
+  Result<std::vector<webauthn::RegisteredCredential>> credentials_of(const std::string& account) const;
+  Result<std::optional<webauthn::RegisteredCredential>> find_credential(ByteView id) const;
   bool credential_exists(ByteView id) const;
   // Adds a new passkey (its account must exist); a known credential ID is an error.
-  Status add_credential(const ctap::RegisteredCredential& credential);
+  Status add_credential(const webauthn::RegisteredCredential& credential);
   // Stores what a sign-in changed (sign count, backup state, last use).
-  Status update_credential(const ctap::RegisteredCredential& credential);
+  Status update_credential(const webauthn::RegisteredCredential& credential);
   Result<size_t> credential_count() const;
 
   const std::string& path() const { return path_; }

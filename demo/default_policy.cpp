@@ -4,10 +4,10 @@
 
 namespace hybrid::demo {
 
-Result<ctap::PasskeyPolicy> default_policy() {
+Result<webauthn::PasskeyPolicy> default_policy() {
   auto j = nlohmann::json::parse(default_policy_json(), nullptr, false);
   if (j.is_discarded()) return make_error("the built-in kiosk policy is not valid JSON");
-  auto p = ctap::PasskeyPolicy::parse(j, ".");
+  auto p = webauthn::PasskeyPolicy::parse(j, ".");
   if (!p.ok()) return p.error().with_context("the built-in kiosk policy");
   return p;
 }

@@ -4,12 +4,12 @@
 
 #include <string_view>
 
-#include "ctap/passkey_policy.h"
+#include "webauthn/passkey_policy.h"
 
 namespace hybrid::demo {
 
 std::string_view default_policy_json();
 // Parsed.
-Result<ctap::PasskeyPolicy> default_policy();
+Result<webauthn::PasskeyPolicy> default_policy();
 
 }  // namespace hybrid::demo

@@ -358,7 +358,7 @@ DemoResult run_demo(const DemoOptions& options, const std::atomic<bool>& stop) {
   const std::string root_path = stack.dir + "/phone-attestation-root.pem";
   std::ofstream(root_path) << root->pem();
 
-  auto policy = options.policy_path.empty() ? default_policy() : ctap::PasskeyPolicy::load(options.policy_path);
+  auto policy = options.policy_path.empty() ? default_policy() : webauthn::PasskeyPolicy::load(options.policy_path);
   if (!policy.ok()) {
     result.error = policy.error().message;
     return result;

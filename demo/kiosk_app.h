@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ble/bluez_radio.h"
-#include "ctap/passkey_policy.h"
+#include "webauthn/passkey_policy.h"
 #include "demo/account_store.h"
 #include "demo/hybrid_phone_channel.h"
 #include "demo/kiosk.h"
@@ -24,7 +24,7 @@ struct KioskAppConfig {
   std::string ca_file;
   std::string dbus_address;     // empty = $HYBRID_DBUS_ADDRESS, else the system bus
   std::string adapter;
-  ctap::PasskeyPolicy policy;
+  webauthn::PasskeyPolicy policy;
   std::vector<ctap::Certificate> attestation_roots;  // besides the policy's
   std::string db_path = ":memory:";
   std::string rp_id = "kiosk.hybrid.example";

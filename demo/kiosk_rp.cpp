@@ -11,6 +11,7 @@
 #include "ctap/auth_data.h"
 #include "ctap/commands.h"
 #include "ctap/make_credential.h"
+#include "demo/rp_outcome.h"
 
 namespace hybrid::demo {
 namespace {
@@ -18,27 +19,20 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kStage = "kiosk";
 
-VisitOutcome failed(std::string reason) {
-  VisitOutcome o;
-  o.kind = OutcomeKind::failed;
-  o.reason = std::move(reason);
-  return o;
-}
-
 std::string attestation_label(const ctap::MakeCredentialResponse& r) {
   if (r.fmt == ctap::kFmtNone) return "none";
   if (r.fmt == ctap::kFmtPacked) return r.att_stmt.find(std::string_view("x5c")) ? "basic" : "self";
   return "unsupported";
 }
 
-json profile_json(const ctap::PasskeyProfile& p, const ctap::AaguidTable& table) {
+json profile_json(const webauthn::PasskeyProfile& p, const webauthn::AaguidTable& table) {
   json types = json::array();
   if (p.allow_device_bound) types.push_back("device-bound");
   if (p.allow_synced) types.push_back("synced");
   json aaguids = json::array();
   for (const auto& a : p.aaguids) aaguids.push_back(table.describe(a));
-  const char* restriction = p.key_restriction == ctap::KeyRestriction::allow   ? "allow"
-                            : p.key_restriction == ctap::KeyRestriction::block ? "block"
+  const char* restriction = p.key_restriction == webauthn::KeyRestriction::allow   ? "allow"
+                            : p.key_restriction == webauthn::KeyRestriction::block ? "block"
                                                                                : "off";
   return json{{"name", p.name},
               {"description", p.description},
@@ -96,13 +90,13 @@ std::string display_name_for(std::string_view user_name) {
   return out;
 }
 
-KioskRelyingParty::KioskRelyingParty(KioskRpConfig config, AccountStore& store, const ctap::AaguidTable& table)
+KioskRelyingParty::KioskRelyingParty(KioskRpConfig config, AccountStore& store, const webauthn::AaguidTable& table)
     : store_(store),
       table_(table),
       origin_(config.rp.origins.empty() ? "https://" + config.rp.rp_id : config.rp.origins.front()),
       rp_(config.rp, std::move(config.policy), table) {}
 
-const ctap::PasskeyProfile& KioskRelyingParty::profile_of(const ctap::UserAccount& account) const {
+const webauthn::PasskeyProfile& KioskRelyingParty::profile_of(const webauthn::UserAccount& account) const {
   return rp_.profile_for(account);
 }
 
@@ -112,8 +106,8 @@ Result<Ceremony> KioskRelyingParty::begin_sign_in() {
     std::lock_guard lock(mu_);
     options = rp_.begin_authentication();
   }
-  HYBRID_TRY(auto opts, ctap::AuthenticationOptions::from_json(options, origin_));
-  HYBRID_TRY(auto prepared, ctap::prepare_authentication(opts, nullptr));
+  HYBRID_TRY(auto opts, webauthn::AuthenticationOptions::from_json(options, origin_));
+  HYBRID_TRY(auto prepared, webauthn::prepare_authentication(opts, nullptr));
   Ceremony c;
   c.kind = CeremonyKind::sign_in;
   c.request_type = qr::RequestType::get_assertion;
@@ -128,7 +122,7 @@ Result<Ceremony> KioskRelyingParty::begin_registration(const std::string& user_n
   Ceremony c;
   c.kind = CeremonyKind::registration;
   c.request_type = qr::RequestType::make_credential;
-  std::vector<ctap::RegisteredCredential> creds;
+  std::vector<webauthn::RegisteredCredential> creds;
   if (existing) {
     c.account = *existing;
     HYBRID_TRY(creds, store_.credentials_of(user_name));
@@ -143,8 +137,8 @@ Result<Ceremony> KioskRelyingParty::begin_registration(const std::string& user_n
     std::lock_guard lock(mu_);
     options = rp_.begin_registration(c.account, creds);
   }
-  HYBRID_TRY(auto opts, ctap::RegistrationOptions::from_json(options, origin_));
-  HYBRID_TRY(auto prepared, ctap::prepare_registration(opts, nullptr));
+  HYBRID_TRY(auto opts, webauthn::RegistrationOptions::from_json(options, origin_));
+  HYBRID_TRY(auto prepared, webauthn::prepare_registration(opts, nullptr));
   c.ctap_request = prepared.ctap_request();
   c.registration = std::move(prepared);
   return c;
@@ -162,24 +156,13 @@ VisitOutcome KioskRelyingParty::finish(const Ceremony& ceremony, uint8_t ctap_st
   return out;
 }
 
-PasskeyView KioskRelyingParty::view_of(const ctap::RegisteredCredential& c) const {
-  PasskeyView v;
-  v.kind = std::string(ctap::passkey_kind_name(c.kind()));
-  v.provider = table_.describe(c.aaguid);
-  v.attested = c.attestation_trusted;
-  v.provider_verified = c.attestation_trusted;
-  v.attestation = std::string(ctap::attestation_type_name(c.attestation_type));
-  v.aaguid = ctap::aaguid_to_string(c.aaguid);
-  return v;
-}
-
 VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView response) {
   const auto& prepared = *c.registration;
-  auto client_json = ctap::finish_registration(prepared, response);
-  if (!client_json.ok()) return failed(client_json.error().message);
+  auto client_json = webauthn::finish_registration(prepared, response);
+  if (!client_json.ok()) return failed_outcome(client_json.error().message);
 
-  const ctap::PasskeyProfile& profile = profile_of(c.account);
-  Result<ctap::RegisteredCredential> reg = make_error("not verified");
+  const webauthn::PasskeyProfile& profile = profile_of(c.account);
+  Result<webauthn::RegisteredCredential> reg = make_error("not verified");
   {
     std::lock_guard lock(mu_);
     reg = rp_.finish_registration(*client_json, c.account, [&](ByteView id) { return store_.credential_exists(id); });
@@ -189,10 +172,6 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
   out.display_name = c.account.display_name;
   out.profile = profile.name;
   if (!reg.ok()) {
-    const Error& e = reg.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
-    out.reason = e.message;
     // Show what was offered (the claim, since it was not accepted).
     if (auto mc = ctap::MakeCredentialResponse::decode(response.subspan(1)); mc.ok()) {
       if (auto ad = ctap::AuthenticatorData::parse(mc->auth_data); ad.ok() && ad->attested) {
@@ -204,67 +183,25 @@ VisitOutcome KioskRelyingParty::finish_registration(const Ceremony& c, ByteView 
         out.passkey = v;
       }
     }
-    if (!ctap::is_policy_refusal(e)) out.profile.clear();
-    return out;
+    return refused_outcome(std::move(out), reg.error());
   }
-  if (c.new_account) {
-    auto existing = store_.find_account(c.account.name);
-    if (!existing.ok()) return failed(existing.error().message);
-    if (!*existing) {
-      if (auto st = store_.add_account(c.account); !st.ok()) return failed(st.error().message);
-    } else if (existing->value().handle != c.account.handle) {
-      return failed("the account '" + c.account.name + "' was created by another visit at the same time; try again");
-    }
-  }
-  if (auto st = store_.add_credential(*reg); !st.ok()) return failed(st.error().message);
-  out.kind = OutcomeKind::registered;
-  out.profile = reg->profile.empty() ? profile.name : reg->profile;
-  out.passkey = view_of(*reg);
-  return out;
+  return registered_outcome(store_, c.account, c.new_account, *reg, std::move(out), table_);
 }
 
 VisitOutcome KioskRelyingParty::finish_sign_in(const Ceremony& c, ByteView response) {
   const auto& prepared = *c.authentication;
-  auto client_json = ctap::finish_authentication(prepared, response);
-  if (!client_json.ok()) return failed(client_json.error().message);
+  auto client_json = webauthn::finish_authentication(prepared, response);
+  if (!client_json.ok()) return failed_outcome(client_json.error().message);
 
-  std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> seen;
-  auto lookup = [&](ByteView id) -> std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> {
-    auto cred = store_.find_credential(id);
-    if (!cred.ok() || !*cred) return std::nullopt;
-    auto account = store_.find_account(cred->value().user_name);
-    if (!account.ok() || !*account) return std::nullopt;
-    seen = std::make_pair(**cred, **account);
-    return seen;
-  };
-  Result<ctap::AssertionOutcome> result = make_error("not verified");
+  std::optional<SeenCredential> seen;
+  auto lookup = credential_lookup(store_, seen);
+  Result<webauthn::AssertionOutcome> result = make_error("not verified");
   {
     std::lock_guard lock(mu_);
     result = rp_.finish_authentication(*client_json, lookup);
   }
-  VisitOutcome out;
-  if (!result.ok()) {
-    const Error& e = result.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
-    out.reason = e.message;
-    if (seen) {
-      out.user_name = seen->second.name;
-      out.display_name = seen->second.display_name;
-      if (ctap::is_policy_refusal(e)) out.profile = profile_of(seen->second).name;
-      out.passkey = view_of(seen->first);
-    }
-    return out;
-  }
-  if (auto st = store_.update_credential(result->credential); !st.ok()) {
-    log::warn(kStage, "could not record the sign-in: {}", st.error().message);
-  }
-  out.kind = OutcomeKind::signed_in;
-  out.user_name = result->user.name;
-  out.display_name = result->user.display_name;
-  out.profile = result->profile;
-  out.passkey = view_of(result->credential);
-  return out;
+  const std::string seen_profile = seen ? profile_of(seen->second).name : std::string();
+  return sign_in_outcome(store_, result, seen, seen_profile, table_, kStage);
 }
 
 json KioskRelyingParty::directory_json() const {
@@ -276,7 +213,7 @@ json KioskRelyingParty::directory_json() const {
   }
   json out = json::array();
   for (const auto& name : names) {
-    ctap::UserAccount a;
+    webauthn::UserAccount a;
     a.name = name;
     size_t passkeys = 0;
     if (auto found = store_.find_account(name); found.ok() && *found) a = **found;

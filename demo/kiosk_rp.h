@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctap/aaguid_table.h"
-#include "ctap/verifier.h"
-#include "ctap/webauthn_client.h"
+#include "webauthn/aaguid_table.h"
+#include "webauthn/verifier.h"
+#include "webauthn/webauthn_client.h"
 #include "demo/account_store.h"
 #include "qr/payload.h"
 
@@ -53,22 +53,22 @@ struct Ceremony {
   CeremonyKind kind = CeremonyKind::sign_in;
   qr::RequestType request_type = qr::RequestType::get_assertion;
   Bytes ctap_request;  // command byte ‖ CBOR parameters
-  ctap::UserAccount account;     // registration: the account (new or existing)
+  webauthn::UserAccount account;     // registration: the account (new or existing)
   bool new_account = false;
-  std::optional<ctap::PreparedRegistration> registration;
-  std::optional<ctap::PreparedAuthentication> authentication;
+  std::optional<webauthn::PreparedRegistration> registration;
+  std::optional<webauthn::PreparedAuthentication> authentication;
 };
 
 struct KioskRpConfig {
-  ctap::RelyingPartyConfig rp;   // rp_id, rp_name, origins (the first is the one used)
-  ctap::PasskeyPolicy policy;
+  webauthn::RelyingPartyConfig rp;   // rp_id, rp_name, origins (the first is the one used)
+  webauthn::PasskeyPolicy policy;
 };
 
 class KioskRelyingParty {
  public:
   // `store` and `table` must outlive this object.
   KioskRelyingParty(KioskRpConfig config, AccountStore& store,
-                    const ctap::AaguidTable& table = ctap::AaguidTable::builtin());
+                    const webauthn::AaguidTable& table = webauthn::AaguidTable::builtin());
 
   // A discoverable ("usernameless") sign-in: the phone offers its passkey for this site.
   Result<Ceremony> begin_sign_in();
@@ -81,20 +81,19 @@ class KioskRelyingParty {
   // For the page: each directory user with their profile, and each profile's rules.
   nlohmann::json directory_json() const;
   nlohmann::json profiles_json() const;
-  const ctap::PasskeyPolicy& policy() const { return rp_.policy(); }
+  const webauthn::PasskeyPolicy& policy() const { return rp_.policy(); }
   const std::string& origin() const { return origin_; }
 
  private:
   VisitOutcome finish_registration(const Ceremony& c, ByteView response);
   VisitOutcome finish_sign_in(const Ceremony& c, ByteView response);
-  PasskeyView view_of(const ctap::RegisteredCredential& credential) const;
-  const ctap::PasskeyProfile& profile_of(const ctap::UserAccount& account) const;
+  const webauthn::PasskeyProfile& profile_of(const webauthn::UserAccount& account) const;
 
   AccountStore& store_;
-  const ctap::AaguidTable& table_;
+  const webauthn::AaguidTable& table_;
   std::string origin_;
   mutable std::mutex mu_;  // RelyingParty (its challenges) is not thread-safe
-  ctap::RelyingParty rp_;
+  webauthn::RelyingParty rp_;
 };
 
 // "Alice" from "alice", "Mary-Ann" from "mary-ann".

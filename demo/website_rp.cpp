@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/auth_data.h"
+#include "demo/rp_outcome.h"
 
 namespace hybrid::demo {
 namespace {
@@ -13,20 +14,13 @@ using nlohmann::json;
 constexpr std::string_view kStage = "website";
 
 
-VisitOutcome failed(std::string reason) {
-  VisitOutcome o;
-  o.kind = OutcomeKind::failed;
-  o.reason = std::move(reason);
-  return o;
-}
-
 std::string clip(std::string s, size_t n) {
   if (s.size() > n) s.resize(n);
   return s;
 }
 
 // What a refused registration offered (a claim: it was not accepted).
-std::optional<PasskeyView> offered(const json& credential, const ctap::AaguidTable& table) {
+std::optional<PasskeyView> offered(const json& credential, const webauthn::AaguidTable& table) {
   const json* response = credential.is_object() && credential.contains("response") ? &credential["response"] : nullptr;
   if (!response || !response->is_object() || !response->contains("authenticatorData")) return std::nullopt;
   const json& ad_text = (*response)["authenticatorData"];
@@ -45,19 +39,19 @@ std::optional<PasskeyView> offered(const json& credential, const ctap::AaguidTab
 
 }  // namespace
 
-WebsiteRelyingParty::WebsiteRelyingParty(WebsiteConfig config, AccountStore& store, const ctap::AaguidTable& table)
+WebsiteRelyingParty::WebsiteRelyingParty(WebsiteConfig config, AccountStore& store, const webauthn::AaguidTable& table)
     : config_(std::move(config)), store_(store), table_(table) {}
 WebsiteRelyingParty::~WebsiteRelyingParty() = default;
 
 void WebsiteRelyingParty::set_origin(const std::string& origin) {
   std::lock_guard lock(mu_);
   origin_ = origin;
-  ctap::RelyingPartyConfig rc;
+  webauthn::RelyingPartyConfig rc;
   rc.rp_id = config_.rp_id;
   rc.rp_name = config_.rp_name;
   rc.origins = {origin};
   rc.attestation_roots = config_.attestation_roots;
-  rp_ = std::make_unique<ctap::RelyingParty>(rc, config_.policy, table_);
+  rp_ = std::make_unique<webauthn::RelyingParty>(rc, config_.policy, table_);
   pending_.clear();
 }
 
@@ -83,7 +77,7 @@ Result<json> WebsiteRelyingParty::begin_registration(const std::string& user_nam
   HYBRID_TRY_STATUS(check_account_name(user_name));
   HYBRID_TRY(auto existing, store_.find_account(user_name));
   Pending p{CeremonyKind::registration, {}, false, 0};
-  std::vector<ctap::RegisteredCredential> creds;
+  std::vector<webauthn::RegisteredCredential> creds;
   if (existing) {
     p.account = *existing;
     HYBRID_TRY(creds, store_.credentials_of(user_name));
@@ -108,24 +102,13 @@ Result<json> WebsiteRelyingParty::begin_sign_in() {
   return json{{"ceremony", id}, {"publicKey", std::move(options)}};
 }
 
-PasskeyView WebsiteRelyingParty::view_of(const ctap::RegisteredCredential& c) const {
-  PasskeyView v;
-  v.kind = std::string(ctap::passkey_kind_name(c.kind()));
-  v.provider = table_.describe(c.aaguid);
-  v.attested = c.attestation_trusted;
-  v.provider_verified = c.attestation_trusted;
-  v.attestation = std::string(ctap::attestation_type_name(c.attestation_type));
-  v.aaguid = ctap::aaguid_to_string(c.aaguid);
-  return v;
-}
-
 WebsiteResult WebsiteRelyingParty::finish(const json& body) {
   std::string tag;
   try {
-    if (!body.is_object()) return record(CeremonyKind::sign_in, failed("the page sent no JSON object"), "");
+    if (!body.is_object()) return record(CeremonyKind::sign_in, failed_outcome("the page sent no JSON object"), "");
     if (body.contains("tag") && body["tag"].is_string()) tag = clip(body["tag"].get<std::string>(), 64);
     if (!body.contains("ceremony") || !body["ceremony"].is_string() || !body.contains("credential")) {
-      return record(CeremonyKind::sign_in, failed("the page sent no ceremony id or no credential"), tag);
+      return record(CeremonyKind::sign_in, failed_outcome("the page sent no ceremony id or no credential"), tag);
     }
     std::optional<Pending> p;
     {
@@ -136,22 +119,22 @@ WebsiteResult WebsiteRelyingParty::finish(const json& body) {
         pending_.erase(it);
       }
     }
-    if (!p) return record(CeremonyKind::sign_in, failed("unknown or expired ceremony: reload the page"), tag);
+    if (!p) return record(CeremonyKind::sign_in, failed_outcome("unknown or expired ceremony: reload the page"), tag);
     VisitOutcome out = p->kind == CeremonyKind::registration ? finish_registration(*p, body["credential"])
                                                              : finish_sign_in(body["credential"]);
     return record(p->kind, std::move(out), tag);
   } catch (const std::exception& e) {
     // Malformed JSON shapes end here, never in the server's callback.
-    return record(CeremonyKind::sign_in, failed(std::string("the page sent a malformed credential: ") + e.what()), tag);
+    return record(CeremonyKind::sign_in, failed_outcome(std::string("the page sent a malformed credential: ") + e.what()), tag);
   }
 }
 
 VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const json& credential) {
-  Result<ctap::RegisteredCredential> reg = make_error("not verified");
+  Result<webauthn::RegisteredCredential> reg = make_error("not verified");
   std::string profile;
   {
     std::lock_guard lock(mu_);
-    if (!rp_) return failed("the website is not ready");
+    if (!rp_) return failed_outcome("the website is not ready");
     profile = rp_->profile_for(p.account).name;
     reg = rp_->finish_registration(credential, p.account, [&](ByteView id) { return store_.credential_exists(id); });
   }
@@ -160,71 +143,24 @@ VisitOutcome WebsiteRelyingParty::finish_registration(const Pending& p, const js
   out.display_name = p.account.display_name;
   out.profile = profile;
   if (!reg.ok()) {
-    const Error& e = reg.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
-    out.reason = e.message;
     out.passkey = offered(credential, table_);
-    if (!ctap::is_policy_refusal(e)) out.profile.clear();
-    return out;
+    return refused_outcome(std::move(out), reg.error());
   }
-  if (p.new_account) {
-    auto existing = store_.find_account(p.account.name);
-    if (!existing.ok()) return failed(existing.error().message);
-    if (!*existing) {
-      if (auto st = store_.add_account(p.account); !st.ok()) return failed(st.error().message);
-    } else if (existing->value().handle != p.account.handle) {
-      return failed("the account '" + p.account.name + "' was created by another visit at the same time; try again");
-    }
-  }
-  if (auto st = store_.add_credential(*reg); !st.ok()) return failed(st.error().message);
-  out.kind = OutcomeKind::registered;
-  if (!reg->profile.empty()) out.profile = reg->profile;
-  out.passkey = view_of(*reg);
-  return out;
+  return registered_outcome(store_, p.account, p.new_account, *reg, std::move(out), table_);
 }
 
 VisitOutcome WebsiteRelyingParty::finish_sign_in(const json& credential) {
-  std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> seen;
-  auto lookup = [&](ByteView id) -> std::optional<std::pair<ctap::RegisteredCredential, ctap::UserAccount>> {
-    auto cred = store_.find_credential(id);
-    if (!cred.ok() || !*cred) return std::nullopt;
-    auto account = store_.find_account(cred->value().user_name);
-    if (!account.ok() || !*account) return std::nullopt;
-    seen = std::make_pair(**cred, **account);
-    return seen;
-  };
-  Result<ctap::AssertionOutcome> result = make_error("not verified");
+  std::optional<SeenCredential> seen;
+  auto lookup = credential_lookup(store_, seen);
+  Result<webauthn::AssertionOutcome> result = make_error("not verified");
   std::string seen_profile;
   {
     std::lock_guard lock(mu_);
-    if (!rp_) return failed("the website is not ready");
+    if (!rp_) return failed_outcome("the website is not ready");
     result = rp_->finish_authentication(credential, lookup);
     if (seen) seen_profile = rp_->profile_for(seen->second).name;
   }
-  VisitOutcome out;
-  if (!result.ok()) {
-    const Error& e = result.error();
-    out.kind = ctap::rule_of(e) ? OutcomeKind::refused : OutcomeKind::failed;
-    out.rule = ctap::rule_text(e);
-    out.reason = e.message;
-    if (seen) {
-      out.user_name = seen->second.name;
-      out.display_name = seen->second.display_name;
-      if (ctap::is_policy_refusal(e)) out.profile = seen_profile;
-      out.passkey = view_of(seen->first);
-    }
-    return out;
-  }
-  if (auto st = store_.update_credential(result->credential); !st.ok()) {
-    log::warn(kStage, "could not record the sign-in: {}", st.error().message);
-  }
-  out.kind = OutcomeKind::signed_in;
-  out.user_name = result->user.name;
-  out.display_name = result->user.display_name;
-  out.profile = result->profile;
-  out.passkey = view_of(result->credential);
-  return out;
+  return sign_in_outcome(store_, result, seen, seen_profile, table_, kStage);
 }
 
 WebsiteResult WebsiteRelyingParty::record(CeremonyKind kind, VisitOutcome outcome, const std::string& tag) {
@@ -238,7 +174,7 @@ WebsiteResult WebsiteRelyingParty::record(CeremonyKind kind, VisitOutcome outcom
 }
 
 void WebsiteRelyingParty::record_client_error(CeremonyKind kind, const std::string& message, const std::string& tag) {
-  (void)record(kind, failed("the browser reported: " + clip(message, 200)), clip(tag, 64));
+  (void)record(kind, failed_outcome("the browser reported: " + clip(message, 200)), clip(tag, 64));
 }
 
 std::vector<WebsiteResult> WebsiteRelyingParty::results_after(uint64_t after) const {

@@ -17,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctap/aaguid_table.h"
-#include "ctap/verifier.h"
+#include "webauthn/aaguid_table.h"
+#include "webauthn/verifier.h"
 #include "demo/account_store.h"
 #include "demo/kiosk_rp.h"
 
@@ -27,7 +27,7 @@ namespace hybrid::demo {
 struct WebsiteConfig {
   std::string rp_id = "localhost";
   std::string rp_name = "Hybrid Kiosk website";
-  ctap::PasskeyPolicy policy;
+  webauthn::PasskeyPolicy policy;
   std::vector<ctap::Certificate> attestation_roots;
   size_t max_pending = 256;  // ceremonies begun and not finished; the oldest go first
 };
@@ -44,7 +44,7 @@ class WebsiteRelyingParty {
  public:
   // `store` (and `table`) must outlive this object.
   WebsiteRelyingParty(WebsiteConfig config, AccountStore& store,
-                      const ctap::AaguidTable& table = ctap::AaguidTable::builtin());
+                      const webauthn::AaguidTable& table = webauthn::AaguidTable::builtin());
   ~WebsiteRelyingParty();
 
   // The page's origin, "http://localhost:PORT", known once the server has bound its port.
@@ -67,22 +67,21 @@ class WebsiteRelyingParty {
  private:
   struct Pending {
     CeremonyKind kind;
-    ctap::UserAccount account;
+    webauthn::UserAccount account;
     bool new_account = false;
     uint64_t order = 0;
   };
   WebsiteResult record(CeremonyKind kind, VisitOutcome outcome, const std::string& tag);
   VisitOutcome finish_registration(const Pending& p, const nlohmann::json& credential);
   VisitOutcome finish_sign_in(const nlohmann::json& credential);
-  PasskeyView view_of(const ctap::RegisteredCredential& c) const;
   std::string remember(Pending p);
 
   WebsiteConfig config_;
   AccountStore& store_;
-  const ctap::AaguidTable& table_;
+  const webauthn::AaguidTable& table_;
   mutable std::mutex mu_;
   std::string origin_;
-  std::unique_ptr<ctap::RelyingParty> rp_;
+  std::unique_ptr<webauthn::RelyingParty> rp_;
   std::map<std::string, Pending> pending_;
   uint64_t next_order_ = 0;
   std::vector<WebsiteResult> results_;

@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& a : registry.take_actions()) {
       auto it = model.open.find(a.conn);
       if (it == model.open.end()) violated("an action for a connection that is not open");
-      if (a.kind == Action::Kind::kSend) {
+      if (a.kind == Action::Kind::send) {
         if (it->second == Side::listener) {
           if (!a.message.empty()) {
             auto push = decode_push_message(a.message);
@@ -226,7 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         reg->second.listener = conn;  // the previous listener's close comes as an action
         reg->second.last_seen = now;
         model.contact_of[conn] = push->contact_id;
-      } else if (a.reason == Reject::kRegistrationLimit &&
+      } else if (a.reason == Reject::registration_limit &&
                  (!is_new || owned_by(up.client_ip) < limits.max_push_registrations_per_ip)) {
         violated("a registration refused for an address under its cap");
       }
@@ -286,7 +286,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 9: {
         const std::string& ip = ips[in.ConsumeIntegralInRange<size_t>(0, std::size(ips) - 1)];
-        registry.refused(Reject::kUnknownPath, ip, now);
+        registry.refused(Reject::unknown_path, ip, now);
         (void)registry.rate_limited(ip, now);
         break;
       }

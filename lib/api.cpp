@@ -13,7 +13,7 @@
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
-#include "ctap/webauthn_client.h"
+#include "webauthn/webauthn_client.h"
 #include "hybrid/domains.h"
 #include "qr/payload.h"
 #include "qr/render.h"
@@ -112,20 +112,20 @@ CeremonyResult Ceremony::Impl::run() {
   auto json = nlohmann::json::parse(options_json, nullptr, false);
   if (json.is_discarded()) return {fail(kInvalidInput, "the WebAuthn options are not valid JSON"), {}, {}};
 
-  std::optional<ctap::PreparedRegistration> reg;
-  std::optional<ctap::PreparedAuthentication> auth;
+  std::optional<webauthn::PreparedRegistration> reg;
+  std::optional<webauthn::PreparedAuthentication> auth;
   Bytes request;
   if (registration) {
-    auto o = ctap::RegistrationOptions::from_json(json, options.origin);
+    auto o = webauthn::RegistrationOptions::from_json(json, options.origin);
     if (!o) return {fail(kInvalidInput, o.error().message), {}, {}};
-    auto p = ctap::prepare_registration(*o);
+    auto p = webauthn::prepare_registration(*o);
     if (!p) return {fail(kInvalidInput, p.error().message), {}, {}};
     reg = std::move(*p);
     request = reg->ctap_request();
   } else {
-    auto o = ctap::AuthenticationOptions::from_json(json, options.origin);
+    auto o = webauthn::AuthenticationOptions::from_json(json, options.origin);
     if (!o) return {fail(kInvalidInput, o.error().message), {}, {}};
-    auto p = ctap::prepare_authentication(*o);
+    auto p = webauthn::prepare_authentication(*o);
     if (!p) return {fail(kInvalidInput, p.error().message), {}, {}};
     auth = std::move(*p);
     request = auth->ctap_request();
@@ -175,7 +175,7 @@ CeremonyResult Ceremony::Impl::run() {
     if (name) out.linked_phone = *name;
   }
   Bytes response = concat(Bytes{r->ctap_status}, r->ctap_body);
-  auto finished = registration ? ctap::finish_registration(*reg, response) : ctap::finish_authentication(*auth, response);
+  auto finished = registration ? webauthn::finish_registration(*reg, response) : webauthn::finish_authentication(*auth, response);
   if (!finished) return {fail(r->ctap_status != 0 ? kCtap : kProtocol, finished.error().message), {}, out.linked_phone};
   out.credential_json = finished->dump();
   return out;
@@ -270,7 +270,7 @@ AuthenticatorResult Authenticator::serve_qr(const std::string& qr_url) {
     }
     out.command = std::string(ctap::command_name(r->command));
     out.ctap_status = r->status;
-    if (r->status != 0) out.status = fail(kCtap, ctap::explain_ctap_status(r->status));
+    if (r->status != 0) out.status = fail(kCtap, webauthn::explain_ctap_status(r->status));
   } catch (const std::exception& e) {
     return {fail(kInternal, std::string("internal error: ") + e.what()), {}, 0};
   }

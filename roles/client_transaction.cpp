@@ -212,7 +212,7 @@ class Stages {
   Result<bool> receive_one(milliseconds slice) {
     auto msg = conn_->receive(slice);
     if (!msg) {
-      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) return true;
+      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::receive_timeout)) return true;
       close_reason_ = msg.error();
       return false;
     }
@@ -274,8 +274,8 @@ class Stages {
       return failure(ClientFailure::tunnel_status,
                      "the tunnel server refused the connection with HTTP " + std::to_string(status) + ": " + e.message);
     }
-    if (tunnel::has_code(e, tunnel::ClientErrorCode::kTls)) return failure(ClientFailure::tls, e.message);
-    if (tunnel::has_code(e, tunnel::ClientErrorCode::kTimeout)) {
+    if (tunnel::has_code(e, tunnel::ClientErrorCode::tls)) return failure(ClientFailure::tls, e.message);
+    if (tunnel::has_code(e, tunnel::ClientErrorCode::timeout)) {
       return failure(ClientFailure::network, "the tunnel server did not answer in time: " + e.message);
     }
     return failure(ClientFailure::network, "could not reach the tunnel server: " + e.message);

@@ -83,7 +83,7 @@ struct PhoneRunner::Impl {
       if (left.count() <= 0) return make_error("the client did not finish the transaction in time");
       auto msg = tunnel_conn.receive(std::min(left, milliseconds(200)));
       if (!msg) {
-        if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+        if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::receive_timeout)) continue;
         auto st = session.on_tunnel_closed();
         if (served) return outcome;
         // Say how it closed either way (the close code and the peer's reason, made printable).
@@ -259,7 +259,7 @@ Status PhoneRunner::listen_for_linked_clients(int max_transactions,
         pushed = std::move(msg).value();
         break;
       }
-      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+      if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::receive_timeout)) continue;
       ended = msg.error().message;
       break;
     }

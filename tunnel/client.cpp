@@ -112,7 +112,7 @@ struct ClientContext::Impl {
       if (!s->established && now >= s->deadline) expired.push_back(s);
     }
     for (auto& s : expired) {
-      finish(s.get(), client_error(ClientErrorCode::kTimeout,
+      finish(s.get(), client_error(ClientErrorCode::timeout,
                                    "no answer from the tunnel server at " + s->url.host_header() + " within " +
                                        std::to_string(s->options.timeout.count()) + " ms"),
              true);
@@ -176,7 +176,7 @@ struct ClientContext::Impl {
     lws* wsi = lws_client_connect_via_info(&ci);
     if (!wsi && !s->finished) {
       finish(s.get(), s->failure ? *s->failure
-                                 : client_error(ClientErrorCode::kNetwork,
+                                 : client_error(ClientErrorCode::network,
                                                 "could not start a connection to " + s->url.host_header()),
              false);
     }
@@ -201,10 +201,10 @@ struct ClientContext::Impl {
     }
     if (stopping) {
       for (auto& s : opens) {
-        if (s->events.on_close) s->events.on_close(client_error(ClientErrorCode::kClosedLocally, "the client context is shutting down"));
+        if (s->events.on_close) s->events.on_close(client_error(ClientErrorCode::closed_locally, "the client context is shutting down"));
       }
       std::vector<std::shared_ptr<State>> all(live.begin(), live.end());
-      for (auto& s : all) finish(s.get(), client_error(ClientErrorCode::kClosedLocally, "the client context is shutting down"), true);
+      for (auto& s : all) finish(s.get(), client_error(ClientErrorCode::closed_locally, "the client context is shutting down"), true);
       stopped = true;
       return;
     }
@@ -214,7 +214,7 @@ struct ClientContext::Impl {
       if (s->established) {
         if (s->wsi) lws_callback_on_writable(s->wsi);
       } else if (s->closing_locally) {
-        finish(s.get(), client_error(ClientErrorCode::kClosedLocally, "closed before the connection opened"), true);
+        finish(s.get(), client_error(ClientErrorCode::closed_locally, "closed before the connection opened"), true);
       }
     }
   }
@@ -233,7 +233,7 @@ struct ClientContext::Impl {
       s->wsi = nullptr;
       lws_set_opaque_user_data(wsi, nullptr);
       if (s->info.redirects >= s->options.max_redirects) {
-        finish(s, client_error(ClientErrorCode::kTooManyRedirects,
+        finish(s, client_error(ClientErrorCode::too_many_redirects,
                                "the tunnel server redirected more than " + std::to_string(s->options.max_redirects) +
                                    " times"),
                false);
@@ -241,7 +241,7 @@ struct ClientContext::Impl {
       }
       auto next = resolve_redirect(s->url, location);
       if (!next) {
-        finish(s, client_error(ClientErrorCode::kInvalidUrl, "bad redirect: " + next.error().message), false);
+        finish(s, client_error(ClientErrorCode::invalid_url, "bad redirect: " + next.error().message), false);
         return 0;
       }
       s->info.redirects++;
@@ -265,12 +265,12 @@ struct ClientContext::Impl {
       return 0;
     }
     if (contains_any(why, {"ssl", "tls", "certificate", "x509", "verify"})) {
-      finish(s, client_error(ClientErrorCode::kTls, "TLS with " + s->url.host_header() + " failed: " + why), false);
+      finish(s, client_error(ClientErrorCode::tls, "TLS with " + s->url.host_header() + " failed: " + why), false);
     } else if (contains_any(why, {"timed out", "timeout"})) {
-      finish(s, client_error(ClientErrorCode::kTimeout, "connecting to " + s->url.host_header() + " timed out: " + why),
+      finish(s, client_error(ClientErrorCode::timeout, "connecting to " + s->url.host_header() + " timed out: " + why),
              false);
     } else {
-      finish(s, client_error(ClientErrorCode::kNetwork,
+      finish(s, client_error(ClientErrorCode::network,
                              "could not reach the tunnel server " + s->url.host_header() + (why.empty() ? "" : ": " + why)),
              false);
     }
@@ -280,14 +280,14 @@ struct ClientContext::Impl {
   int on_pre_establish(State* s, lws* wsi) {
     std::string proto = read_header(wsi, WSI_TOKEN_PROTOCOL);
     if (proto != kWebSocketProtocol) {
-      s->failure = client_error(ClientErrorCode::kProtocol,
+      s->failure = client_error(ClientErrorCode::protocol,
                                 "the tunnel server did not select the fido.cable subprotocol");
       return -1;
     }
     if (auto routing = read_custom_header(wsi, "x-cable-routing-id:")) {
       auto id = RoutingId::from_hex(*routing, "X-caBLE-Routing-ID");
       if (!id) {
-        s->failure = client_error(ClientErrorCode::kProtocol,
+        s->failure = client_error(ClientErrorCode::protocol,
                                   "the tunnel server sent a malformed X-caBLE-Routing-ID (must be 6 hex digits)");
         return -1;
       }
@@ -308,13 +308,13 @@ struct ClientContext::Impl {
       s->rx_binary = lws_frame_is_binary(wsi) != 0;
     }
     if (!s->rx_binary) {
-      s->failure = client_error(ClientErrorCode::kProtocol, "the tunnel server sent a text frame");
+      s->failure = client_error(ClientErrorCode::protocol, "the tunnel server sent a text frame");
       lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, nullptr, 0);
       return -1;
     }
     size_t remaining = lws_remaining_packet_payload(wsi);
     if (s->rx.size() + len + remaining > s->options.max_message_size) {
-      s->failure = client_error(ClientErrorCode::kProtocol,
+      s->failure = client_error(ClientErrorCode::protocol,
                                 "the tunnel sent a message larger than " + std::to_string(s->options.max_message_size) +
                                     " bytes");
       lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
@@ -409,9 +409,9 @@ int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in,
       if (s->failure) {
         finish(s, *s->failure, false);
       } else if (s->closing_locally) {
-        finish(s, client_error(ClientErrorCode::kClosedLocally, "closed by this side"), false);
+        finish(s, client_error(ClientErrorCode::closed_locally, "closed by this side"), false);
       } else if (!s->established) {
-        finish(s, client_error(ClientErrorCode::kNetwork, "the connection to " + s->url.host_header() +
+        finish(s, client_error(ClientErrorCode::network, "the connection to " + s->url.host_header() +
                                                               " closed before the WebSocket upgrade"),
                false);
       } else {
@@ -424,7 +424,7 @@ int ClientContext::Impl::handle(lws* wsi, lws_callback_reasons reason, void* in,
           msg += " without a close frame: the connection to the tunnel server was lost (the server or a "
                  "proxy in front of it stopped, or the network failed)";
         }
-        finish(s, client_error(ClientErrorCode::kPeerClosed, msg), false);
+        finish(s, client_error(ClientErrorCode::peer_closed, msg), false);
       }
       return 0;
     }
@@ -460,7 +460,7 @@ Result<std::shared_ptr<ClientContext>> ClientContext::create(const ClientContext
   info.connect_timeout_secs = 30;
   raw->context = lws_create_context(&info);
   if (!raw->context) {
-    return client_error(ClientErrorCode::kTls,
+    return client_error(ClientErrorCode::tls,
                         "could not create the WebSocket client context" +
                             (options.ca_file.empty() ? std::string() : " (is the CA file " + options.ca_file + " readable PEM?)"));
   }
@@ -484,7 +484,7 @@ std::shared_ptr<ClientConnection> ClientContext::open(std::string url, ConnectOp
   auto handle = std::make_shared<ClientConnection>(state);
   if (!parsed) {
     if (state->events.on_close) {
-      state->events.on_close(client_error(ClientErrorCode::kInvalidUrl, parsed.error().message));
+      state->events.on_close(client_error(ClientErrorCode::invalid_url, parsed.error().message));
     }
     state->finished = true;
     return handle;
@@ -552,9 +552,9 @@ Result<std::unique_ptr<TunnelConnection>> TunnelConnection::connect(const std::s
   // The context enforces options.timeout itself; the margin only guards against a bug.
   bool woke = inbox->cv.wait_for(lock, options.timeout + std::chrono::seconds(2),
                                  [&] { return inbox->opened || inbox->ended || stop.stop_requested(); });
-  if (!woke) return client_error(ClientErrorCode::kTimeout, "connecting to " + url + " timed out");
+  if (!woke) return client_error(ClientErrorCode::timeout, "connecting to " + url + " timed out");
   if (stop.stop_requested() && !inbox->opened && !inbox->ended) {
-    return client_error(ClientErrorCode::kClosedLocally, "connecting to " + url + " was stopped");
+    return client_error(ClientErrorCode::closed_locally, "connecting to " + url + " was stopped");
   }
   if (!inbox->opened) return *inbox->ended;
   tc->info_ = *inbox->opened;
@@ -584,7 +584,7 @@ Result<Bytes> TunnelConnection::receive(std::chrono::milliseconds timeout) {
     return m;
   }
   if (inbox_->ended) return *inbox_->ended;
-  return client_error(ClientErrorCode::kReceiveTimeout,
+  return client_error(ClientErrorCode::receive_timeout,
                       "no message from the tunnel within " + std::to_string(timeout.count()) + " ms");
 }
 

@@ -39,15 +39,15 @@ namespace hybrid::tunnel {
 // Error::code values of client errors. A refused upgrade carries its HTTP status in the
 // HttpStatus domain instead (use http_status() / is_gone()).
 enum class ClientErrorCode : int {
-  kInvalidUrl = 1,        // the URL (or a redirect's Location) is not a ws/wss URL
-  kTls = 2,               // TLS handshake or certificate verification failed
-  kTimeout = 3,           // no successful upgrade within ConnectOptions::timeout
-  kNetwork = 4,           // DNS, connection refused or reset, lost connection
-  kPeerClosed = 5,        // the server (or the peer through it) closed an open tunnel
-  kTooManyRedirects = 6,  // more than ConnectOptions::max_redirects
-  kProtocol = 7,          // bad routing-id header, no fido.cable, text frame, message too big
-  kClosedLocally = 8,     // close() was called
-  kReceiveTimeout = 9,    // TunnelConnection::receive() waited in vain (the tunnel is still up)
+  invalid_url = 1,        // the URL (or a redirect's Location) is not a ws/wss URL
+  tls = 2,                // TLS handshake or certificate verification failed
+  timeout = 3,            // no successful upgrade within ConnectOptions::timeout
+  network = 4,            // DNS, connection refused or reset, lost connection
+  peer_closed = 5,        // the server (or the peer through it) closed an open tunnel
+  too_many_redirects = 6, // more than ConnectOptions::max_redirects
+  protocol = 7,           // bad routing-id header, no fido.cable, text frame, message too big
+  closed_locally = 8,     // close() was called
+  receive_timeout = 9,    // TunnelConnection::receive() waited in vain (the tunnel is still up)
 };
 HYBRID_ERROR_DOMAIN(ClientErrorCode, "tunnel client")
 // The status of a refused WebSocket upgrade (any HTTP status, e.g. HttpStatus{410}).
@@ -100,7 +100,7 @@ class ClientConnection {
  public:
   // Queues one binary message (sent once the connection is open).
   void send(Bytes message);
-  // Closes with `code` after queued messages are sent; on_close then reports kClosedLocally.
+  // Closes with `code` after queued messages are sent; on_close then reports closed_locally.
   void close(uint16_t code = 1000);
 
   struct State;
@@ -117,7 +117,7 @@ struct ClientContextOptions {
 class ClientContext {
  public:
   static Result<std::shared_ptr<ClientContext>> create(const ClientContextOptions& options = {});
-  ~ClientContext();  // closes every connection (on_close reports kClosedLocally)
+  ~ClientContext();  // closes every connection (on_close reports closed_locally)
 
   // Starts connecting; failures (including a bad URL) arrive through events.on_close.
   std::shared_ptr<ClientConnection> open(std::string url, ConnectOptions options, ClientEvents events);
@@ -141,8 +141,8 @@ class TunnelConnection {
   const OpenInfo& info() const { return info_; }
   // Fails once the connection has ended.
   Status send(ByteView message);
-  // The next message; kReceiveTimeout if none arrives in time; after the end, the error
-  // that ended it (kPeerClosed with the close code in the message, …).
+  // The next message; receive_timeout if none arrives in time; after the end, the error
+  // that ended it (peer_closed with the close code in the message, …).
   Result<Bytes> receive(std::chrono::milliseconds timeout);
   void close(uint16_t code = 1000);
   // True once the connection has ended and every received message has been taken.

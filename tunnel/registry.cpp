@@ -53,52 +53,52 @@ size_t Registry::BytesHash::operator()(const Bytes& bytes) const {
 
 std::string_view reject_name(Reject reason) {
   switch (reason) {
-    case Reject::kNotWebSocket: return "not_websocket";
-    case Reject::kNoSubprotocol: return "no_subprotocol";
-    case Reject::kBadHeader: return "bad_header";
-    case Reject::kMethod: return "method";
-    case Reject::kUnknownPath: return "unknown_path";
-    case Reject::kUnknownTunnel: return "unknown_tunnel";
-    case Reject::kWrongRouting: return "wrong_routing_id";
-    case Reject::kTunnelGone: return "tunnel_gone";
-    case Reject::kDuplicateTunnel: return "duplicate_tunnel";
-    case Reject::kUnknownContact: return "unknown_contact";
-    case Reject::kPushSecret: return "push_secret";
-    case Reject::kPendingLimit: return "pending_limit";
-    case Reject::kRateLimit: return "rate_limit";
-    case Reject::kCapacity: return "capacity";
-    case Reject::kHeaderTooLarge: return "header_too_large";
-    case Reject::kHandshakeTimeout: return "handshake_timeout";
-    case Reject::kConnectionLimit: return "connection_limit";
-    case Reject::kRegistrationLimit: return "registration_limit";
-    case Reject::kTextFrame: return "text_frame";
-    case Reject::kMessageTooBig: return "message_too_big";
-    case Reject::kTooManyMessages: return "too_many_messages";
-    case Reject::kUnexpectedMessage: return "unexpected_message";
-    case Reject::kQueueFull: return "queue_full";
+    case Reject::not_websocket: return "not_websocket";
+    case Reject::no_subprotocol: return "no_subprotocol";
+    case Reject::bad_header: return "bad_header";
+    case Reject::method: return "method";
+    case Reject::unknown_path: return "unknown_path";
+    case Reject::unknown_tunnel: return "unknown_tunnel";
+    case Reject::wrong_routing: return "wrong_routing_id";
+    case Reject::tunnel_gone: return "tunnel_gone";
+    case Reject::duplicate_tunnel: return "duplicate_tunnel";
+    case Reject::unknown_contact: return "unknown_contact";
+    case Reject::push_secret: return "push_secret";
+    case Reject::pending_limit: return "pending_limit";
+    case Reject::rate_limit: return "rate_limit";
+    case Reject::capacity: return "capacity";
+    case Reject::header_too_large: return "header_too_large";
+    case Reject::handshake_timeout: return "handshake_timeout";
+    case Reject::connection_limit: return "connection_limit";
+    case Reject::registration_limit: return "registration_limit";
+    case Reject::text_frame: return "text_frame";
+    case Reject::message_too_big: return "message_too_big";
+    case Reject::too_many_messages: return "too_many_messages";
+    case Reject::unexpected_message: return "unexpected_message";
+    case Reject::queue_full: return "queue_full";
   }
   return "unknown";
 }
 
 int reject_status(Reject reason) {
   switch (reason) {
-    case Reject::kNotWebSocket:
-    case Reject::kNoSubprotocol:
-    case Reject::kBadHeader: return 400;
-    case Reject::kPushSecret: return 403;
-    case Reject::kUnknownPath:
-    case Reject::kUnknownTunnel:
-    case Reject::kWrongRouting: return 404;
-    case Reject::kMethod: return 405;
-    case Reject::kDuplicateTunnel: return 409;
-    case Reject::kTunnelGone:
-    case Reject::kUnknownContact: return 410;
-    case Reject::kPendingLimit:
-    case Reject::kConnectionLimit:
-    case Reject::kRegistrationLimit:
-    case Reject::kRateLimit: return 429;
-    case Reject::kHeaderTooLarge: return 431;
-    case Reject::kCapacity: return 503;
+    case Reject::not_websocket:
+    case Reject::no_subprotocol:
+    case Reject::bad_header: return 400;
+    case Reject::push_secret: return 403;
+    case Reject::unknown_path:
+    case Reject::unknown_tunnel:
+    case Reject::wrong_routing: return 404;
+    case Reject::method: return 405;
+    case Reject::duplicate_tunnel: return 409;
+    case Reject::tunnel_gone:
+    case Reject::unknown_contact: return 410;
+    case Reject::pending_limit:
+    case Reject::connection_limit:
+    case Reject::registration_limit:
+    case Reject::rate_limit: return 429;
+    case Reject::header_too_large: return 431;
+    case Reject::capacity: return 503;
     default: return 0;
   }
 }
@@ -133,20 +133,20 @@ bool Registry::rate_limited(const std::string& ip, TimePoint now) {
 }
 
 Admission Registry::admit(ConnId conn, const UpgradeRequest& request, TimePoint now) {
-  if (shutting_down_) return refuse(Reject::kCapacity, "the server is shutting down", request.client_ip, now);
+  if (shutting_down_) return refuse(Reject::capacity, "the server is shutting down", request.client_ip, now);
   if (rate_limited(request.client_ip, now)) {
-    counters_.rejects[static_cast<int>(Reject::kRateLimit)]++;
-    return Admission{429, Reject::kRateLimit, "too many refused requests from this address; retry in a minute", {}, false};
+    counters_.rejects[static_cast<int>(Reject::rate_limit)]++;
+    return Admission{429, Reject::rate_limit, "too many refused requests from this address; retry in a minute", {}, false};
   }
   if (conns_.size() >= limits_.max_connections) {
-    return refuse(Reject::kCapacity, "the server holds its maximum number of connections", request.client_ip, now);
+    return refuse(Reject::capacity, "the server holds its maximum number of connections", request.client_ip, now);
   }
   if (draining_ && !std::holds_alternative<ConnectRequest>(request.path)) {
-    return refuse(Reject::kCapacity, "this node is draining; try another", request.client_ip, now);
+    return refuse(Reject::capacity, "this node is draining; try another", request.client_ip, now);
   }
   if (auto ip = ips_.find(request.client_ip);
       ip != ips_.end() && ip->second.connections >= limits_.max_connections_per_ip) {
-    return refuse(Reject::kConnectionLimit, "too many connections from this address", request.client_ip, now);
+    return refuse(Reject::connection_limit, "too many connections from this address", request.client_ip, now);
   }
   return std::visit(
       [&](const auto& path) -> Admission {
@@ -155,18 +155,18 @@ Admission Registry::admit(ConnId conn, const UpgradeRequest& request, TimePoint 
         else if constexpr (std::is_same_v<T, ConnectRequest>) return admit_connect(conn, path, request, now);
         else if constexpr (std::is_same_v<T, ContactRequest>) return admit_contact(conn, path, request, now);
         else if constexpr (std::is_same_v<T, PushRequest>) return admit_push(conn, path, request, now);
-        else return refuse(Reject::kNotWebSocket, "this path is plain HTTP, not a WebSocket", request.client_ip, now);
+        else return refuse(Reject::not_websocket, "this path is plain HTTP, not a WebSocket", request.client_ip, now);
       },
       request.path);
 }
 
 Admission Registry::admit_new(ConnId conn, const NewTunnelRequest& req, const UpgradeRequest& up, TimePoint now) {
   if (tunnels_.count(req.tunnel_id) || ended_.count(req.tunnel_id)) {
-    return refuse(Reject::kDuplicateTunnel, "this tunnel id is already in use", up.client_ip, now);
+    return refuse(Reject::duplicate_tunnel, "this tunnel id is already in use", up.client_ip, now);
   }
   auto& ip = ips_[up.client_ip];
   if (ip.pending >= limits_.max_pending_per_ip) {
-    return refuse(Reject::kPendingLimit, "too many pending tunnels from this address", up.client_ip, now);
+    return refuse(Reject::pending_limit, "too many pending tunnels from this address", up.client_ip, now);
   }
   ip.pending++;
   Tunnel& t = tunnels_[req.tunnel_id];
@@ -174,7 +174,7 @@ Admission Registry::admit_new(ConnId conn, const NewTunnelRequest& req, const Up
   t.deadline = now + limits_.tunnel_ttl;
   t.last_activity = now;
   t.initiator_ip = up.client_ip;
-  bind(conn, Conn{Role::kInitiator, req.tunnel_id, {}, now, up.client_ip});
+  bind(conn, Conn{Role::initiator, req.tunnel_id, {}, now, up.client_ip});
   counters_.tunnels_created++;
   Admission a;
   a.routing_id_header = routing_id_;
@@ -183,23 +183,23 @@ Admission Registry::admit_new(ConnId conn, const NewTunnelRequest& req, const Up
 
 Admission Registry::admit_connect(ConnId conn, const ConnectRequest& req, const UpgradeRequest& up, TimePoint now) {
   if (req.routing_id != routing_id_) {
-    return refuse(Reject::kWrongRouting, "no such tunnel on this node (routing id differs)", up.client_ip, now);
+    return refuse(Reject::wrong_routing, "no such tunnel on this node (routing id differs)", up.client_ip, now);
   }
   auto it = tunnels_.find(req.tunnel_id);
   if (it == tunnels_.end()) {
     if (ended_.count(req.tunnel_id)) {
-      return refuse(Reject::kTunnelGone, "this tunnel has ended", up.client_ip, now);
+      return refuse(Reject::tunnel_gone, "this tunnel has ended", up.client_ip, now);
     }
-    return refuse(Reject::kUnknownTunnel, "no such tunnel", up.client_ip, now);
+    return refuse(Reject::unknown_tunnel, "no such tunnel", up.client_ip, now);
   }
   Tunnel& t = it->second;
-  if (t.joiner != 0) return refuse(Reject::kTunnelGone, "this tunnel already has both sides", up.client_ip, now);
+  if (t.joiner != 0) return refuse(Reject::tunnel_gone, "this tunnel already has both sides", up.client_ip, now);
   t.joiner = conn;
   t.last_activity = now;
   release_pending(t);
   paired_++;
   counters_.pairings++;
-  bind(conn, Conn{Role::kJoiner, req.tunnel_id, {}, now, up.client_ip});
+  bind(conn, Conn{Role::joiner, req.tunnel_id, {}, now, up.client_ip});
   if (t.signal_connection) send(t.initiator, Bytes{kConnectSignal});
   while (!t.queued.empty()) {
     counters_.messages_relayed++;
@@ -218,27 +218,27 @@ Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const 
     // the push for the phone, which re-registers on this node, instead of a 410 that would
     // make the client forget the link.
     auto bound = bindings_->lookup(req.contact_id);
-    if (!bound) return refuse(Reject::kCapacity, "the registration store is unavailable", up.client_ip, now);
+    if (!bound) return refuse(Reject::capacity, "the registration store is unavailable", up.client_ip, now);
     if (*bound) {
       reg = registrations_.emplace(req.contact_id, Registration{}).first;
       reg->second.secret_hash = **bound;
     }
   }
   if (reg == registrations_.end()) {
-    return refuse(Reject::kUnknownContact, "unknown contact id: forget this link", up.client_ip, now);
+    return refuse(Reject::unknown_contact, "unknown contact id: forget this link", up.client_ip, now);
   }
   Bytes payload;
   if (up.client_payload_hex) {
     if (up.client_payload_hex->size() > 2 * kMaxClientPayloadSize) {
-      return refuse(Reject::kBadHeader, "X-caBLE-Client-Payload is too long", up.client_ip, now);
+      return refuse(Reject::bad_header, "X-caBLE-Client-Payload is too long", up.client_ip, now);
     }
     auto decoded = hex_decode(*up.client_payload_hex);
-    if (!decoded) return refuse(Reject::kBadHeader, "X-caBLE-Client-Payload is not hex", up.client_ip, now);
+    if (!decoded) return refuse(Reject::bad_header, "X-caBLE-Client-Payload is not hex", up.client_ip, now);
     payload = std::move(*decoded);
   }
   auto& ip = ips_[up.client_ip];
   if (ip.pending >= limits_.max_pending_per_ip) {
-    return refuse(Reject::kPendingLimit, "too many pending tunnels from this address", up.client_ip, now);
+    return refuse(Reject::pending_limit, "too many pending tunnels from this address", up.client_ip, now);
   }
   TunnelId id;
   do {
@@ -251,7 +251,7 @@ Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const 
   t.last_activity = now;
   t.initiator_ip = up.client_ip;
   t.signal_connection = up.signal_connection;
-  bind(conn, Conn{Role::kInitiator, id, {}, now, up.client_ip});
+  bind(conn, Conn{Role::initiator, id, {}, now, up.client_ip});
   counters_.tunnels_created++;
 
   Bytes push = encode_push_message(PushMessage{id, routing_id_, std::move(payload)});
@@ -280,22 +280,22 @@ Admission Registry::admit_contact(ConnId conn, const ContactRequest& req, const 
 Admission Registry::admit_push(ConnId conn, const PushRequest& req, const UpgradeRequest& up, TimePoint now) {
   if (!up.push_secret || up.push_secret->size() < kMinPushSecretSize ||
       up.push_secret->size() > kMaxPushSecretSize) {
-    return refuse(Reject::kBadHeader, "X-caBLE-Push-Secret must be 16..512 characters", up.client_ip, now);
+    return refuse(Reject::bad_header, "X-caBLE-Push-Secret must be 16..512 characters", up.client_ip, now);
   }
   auto hash = crypto::sha256(as_bytes(*up.push_secret));
   auto it = registrations_.find(req.contact_id);
   if (it != registrations_.end()) {
     if (!constant_time_equal(it->second.secret_hash, hash)) {
-      return refuse(Reject::kPushSecret, "this contact id is registered with another secret", up.client_ip, now);
+      return refuse(Reject::push_secret, "this contact id is registered with another secret", up.client_ip, now);
     }
   } else {
     if (auto ip = ips_.find(up.client_ip);
         ip != ips_.end() && ip->second.registrations >= limits_.max_push_registrations_per_ip) {
-      return refuse(Reject::kRegistrationLimit, "too many push registrations from this address", up.client_ip, now);
+      return refuse(Reject::registration_limit, "too many push registrations from this address", up.client_ip, now);
     }
     if (registrations_.size() >= limits_.max_push_registrations) {
       if (idle_registrations_.empty()) {
-        return refuse(Reject::kCapacity, "the push registration table is full of connected phones", up.client_ip, now);
+        return refuse(Reject::capacity, "the push registration table is full of connected phones", up.client_ip, now);
       }
       // Full: the registration whose phone has been away longest makes room.
       drop_registration(registrations_.find(idle_registrations_.begin()->second));
@@ -303,9 +303,9 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
     }
     if (bindings_) {  // the secret bound before, possibly on another node
       auto bound = bindings_->bind_if_absent(req.contact_id, hash);
-      if (!bound) return refuse(Reject::kCapacity, "the registration store is unavailable", up.client_ip, now);
+      if (!bound) return refuse(Reject::capacity, "the registration store is unavailable", up.client_ip, now);
       if (!constant_time_equal(*bound, hash)) {
-        return refuse(Reject::kPushSecret, "this contact id is registered with another secret", up.client_ip, now);
+        return refuse(Reject::push_secret, "this contact id is registered with another secret", up.client_ip, now);
       }
     }
     it = registrations_.emplace(req.contact_id, Registration{}).first;
@@ -319,7 +319,7 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
   r.last_seen = now;  // renewed: a reconnect counts as the phone being alive
   set_owner(r, up.client_ip);
   r.listener = conn;
-  bind(conn, Conn{Role::kPushListener, {}, req.contact_id, now, up.client_ip});
+  bind(conn, Conn{Role::push_listener, {}, req.contact_id, now, up.client_ip});
   deliver_queued_pushes(r, now);
   return Admission{};
 }
@@ -390,14 +390,14 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
-  if (!binary) return violation(conn, Reject::kTextFrame, kCloseUnsupported, "text frames are not allowed", now);
+  if (!binary) return violation(conn, Reject::text_frame, kCloseUnsupported, "text frames are not allowed", now);
   if (message.size() > limits_.max_message_size) {
-    return violation(conn, Reject::kMessageTooBig, kCloseTooBig, "message too big", now);
+    return violation(conn, Reject::message_too_big, kCloseTooBig, "message too big", now);
   }
   c.last_activity = now;
-  if (c.role == Role::kPushListener) {
+  if (c.role == Role::push_listener) {
     if (!message.empty()) {
-      return violation(conn, Reject::kUnexpectedMessage, kClosePolicy, "push listeners send only keepalives", now);
+      return violation(conn, Reject::unexpected_message, kClosePolicy, "push listeners send only keepalives", now);
     }
     // A keepalive renews the registration (it is not in the idle index while connected).
     if (auto reg = registrations_.find(c.contact_id); reg != registrations_.end() && reg->second.listener == conn) {
@@ -409,15 +409,15 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
   auto t = tunnels_.find(c.tunnel);
   if (t == tunnels_.end()) return;
   Tunnel& tunnel = t->second;
-  bool from_initiator = c.role == Role::kInitiator;
+  bool from_initiator = c.role == Role::initiator;
   uint32_t& sent = from_initiator ? tunnel.sent_by_initiator : tunnel.sent_by_joiner;
   if (++sent > limits_.max_messages_per_side) {
-    return violation(conn, Reject::kTooManyMessages, kClosePolicy, "too many messages", now);
+    return violation(conn, Reject::too_many_messages, kClosePolicy, "too many messages", now);
   }
   tunnel.last_activity = now;
   if (tunnel.joiner == 0) {
     if (queued_bytes_ + message.size() > limits_.max_queued_bytes) {
-      return violation(conn, Reject::kQueueFull, kClosePolicy, "the server's queue is full", now);
+      return violation(conn, Reject::queue_full, kClosePolicy, "the server's queue is full", now);
     }
     queued_bytes_ += message.size();
     tunnel.queued.emplace_back(message.begin(), message.end());
@@ -430,16 +430,16 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
 
 void Registry::on_message_too_big(ConnId conn, TimePoint now) {
   if (!conns_.count(conn)) return;
-  violation(conn, Reject::kMessageTooBig, kCloseTooBig, "message too big", now);
+  violation(conn, Reject::message_too_big, kCloseTooBig, "message too big", now);
 }
 
 void Registry::violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now) {
   counters_.rejects[static_cast<int>(reason)]++;
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (it->second.role == Role::kPushListener) return close(conn, code, text);
+  if (it->second.role == Role::push_listener) return close(conn, code, text);
   TunnelId id = it->second.tunnel;
-  bool initiator = it->second.role == Role::kInitiator;
+  bool initiator = it->second.role == Role::initiator;
   close(conn, code, text);  // the offender first, with its own code
   (void)initiator;
   end_tunnel(id, kClosePolicy, kClosePolicy, "the peer broke a tunnel rule", now);
@@ -451,7 +451,7 @@ void Registry::on_closed(ConnId conn, bool clean, TimePoint now) {
   Conn c = std::move(it->second);
   conns_.erase(it);
   forget_conn_ip(c);
-  if (c.role == Role::kPushListener) {
+  if (c.role == Role::push_listener) {
     auto reg = registrations_.find(c.contact_id);
     if (reg != registrations_.end() && reg->second.listener == conn) {
       reg->second.listener = 0;
@@ -485,13 +485,13 @@ void Registry::release_pending(Tunnel& tunnel) {
 }
 
 void Registry::send(ConnId conn, Bytes message) {
-  actions_.push_back(Action{Action::Kind::kSend, conn, std::move(message), 0, {}});
+  actions_.push_back(Action{Action::Kind::send, conn, std::move(message), 0, {}});
 }
 
 void Registry::close(ConnId conn, uint16_t code, std::string reason) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (it->second.role == Role::kPushListener) {
+  if (it->second.role == Role::push_listener) {
     auto reg = registrations_.find(it->second.contact_id);
     if (reg != registrations_.end() && reg->second.listener == conn) {
       reg->second.listener = 0;
@@ -501,7 +501,7 @@ void Registry::close(ConnId conn, uint16_t code, std::string reason) {
   forget_conn_ip(it->second);
   conns_.erase(it);
   counters_.closes[code]++;
-  actions_.push_back(Action{Action::Kind::kClose, conn, {}, code, std::move(reason)});
+  actions_.push_back(Action{Action::Kind::close, conn, {}, code, std::move(reason)});
 }
 
 void Registry::tick(TimePoint now) {
@@ -520,7 +520,7 @@ void Registry::tick(TimePoint now) {
   }
   std::vector<ConnId> quiet;
   for (const auto& [id, c] : conns_) {
-    if (c.role == Role::kPushListener && now - c.last_activity >= limits_.push_idle_timeout) quiet.push_back(id);
+    if (c.role == Role::push_listener && now - c.last_activity >= limits_.push_idle_timeout) quiet.push_back(id);
   }
   for (ConnId id : quiet) {
     counters_.idle_timeouts++;
@@ -560,7 +560,7 @@ void Registry::drain() {
   draining_ = true;
   std::vector<ConnId> listeners;
   for (const auto& [id, c] : conns_) {
-    if (c.role == Role::kPushListener) listeners.push_back(id);
+    if (c.role == Role::push_listener) listeners.push_back(id);
   }
   for (ConnId id : listeners) close(id, kCloseGoingAway, "node draining: reconnect");
 }

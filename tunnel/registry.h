@@ -43,32 +43,32 @@ enum CloseCode : uint16_t {
 
 // Why a request or a connection was refused or cut; the metrics' "reason" label.
 enum class Reject {
-  kNotWebSocket,      // 400: a tunnel path without an upgrade
-  kNoSubprotocol,     // 400: no "fido.cable" in Sec-WebSocket-Protocol
-  kBadHeader,         // 400: malformed X-caBLE-Client-Payload / push secret
-  kMethod,            // 405: not GET
-  kUnknownPath,       // 404: path does not parse
-  kUnknownTunnel,     // 404: /connect to a tunnel never seen (or forgotten)
-  kWrongRouting,      // 404: /connect with another node's routing id
-  kTunnelGone,        // 410: /connect to a tunnel that is full or has ended
-  kDuplicateTunnel,   // 409: /new for a tunnel id already in use
-  kUnknownContact,    // 410: /contact for a contact id nobody registered
-  kPushSecret,        // 403: /push with the wrong secret for a registered contact id
-  kPendingLimit,      // 429: too many pending tunnels from this IP
-  kRateLimit,         // 429: too many refused requests from this IP this minute
-  kCapacity,          // 503: connection or registration table full, or shutting down
-  kHeaderTooLarge,    // 431 (or dropped by the HTTP layer)
-  kHandshakeTimeout,  // dropped: upgrade request not complete in time
-  kConnectionLimit,   // 429: too many connections of any kind from this IP
-  kRegistrationLimit, // 429: too many push registrations owned by this IP
+  not_websocket,      // 400: a tunnel path without an upgrade
+  no_subprotocol,     // 400: no "fido.cable" in Sec-WebSocket-Protocol
+  bad_header,         // 400: malformed X-caBLE-Client-Payload / push secret
+  method,             // 405: not GET
+  unknown_path,       // 404: path does not parse
+  unknown_tunnel,     // 404: /connect to a tunnel never seen (or forgotten)
+  wrong_routing,      // 404: /connect with another node's routing id
+  tunnel_gone,        // 410: /connect to a tunnel that is full or has ended
+  duplicate_tunnel,   // 409: /new for a tunnel id already in use
+  unknown_contact,    // 410: /contact for a contact id nobody registered
+  push_secret,        // 403: /push with the wrong secret for a registered contact id
+  pending_limit,      // 429: too many pending tunnels from this IP
+  rate_limit,         // 429: too many refused requests from this IP this minute
+  capacity,           // 503: connection or registration table full, or shutting down
+  header_too_large,   // 431 (or dropped by the HTTP layer)
+  handshake_timeout,  // dropped: upgrade request not complete in time
+  connection_limit,   // 429: too many connections of any kind from this IP
+  registration_limit, // 429: too many push registrations owned by this IP
   // Close reasons of established connections:
-  kTextFrame,         // 1003
-  kMessageTooBig,     // 1009
-  kTooManyMessages,   // 1008
-  kUnexpectedMessage, // 1008: a push listener sent a non-keepalive message
-  kQueueFull,         // 1008: the node's queued bytes would pass max_queued_bytes
+  text_frame,         // 1003
+  message_too_big,    // 1009
+  too_many_messages,  // 1008
+  unexpected_message, // 1008: a push listener sent a non-keepalive message
+  queue_full,         // 1008: the node's queued bytes would pass max_queued_bytes
 };
-inline constexpr int kRejectCount = static_cast<int>(Reject::kQueueFull) + 1;
+inline constexpr int kRejectCount = static_cast<int>(Reject::queue_full) + 1;
 std::string_view reject_name(Reject reason);
 // The HTTP status for a refused request (0 for the close-only reasons).
 int reject_status(Reject reason);
@@ -93,10 +93,10 @@ struct Admission {
 };
 
 struct Action {
-  enum class Kind { kSend, kClose } kind;
+  enum class Kind { send, close } kind;
   ConnId conn = 0;
-  Bytes message;            // kSend: one whole binary message
-  uint16_t close_code = 0;  // kClose: sent after everything already queued for conn
+  Bytes message;            // send: one whole binary message
+  uint16_t close_code = 0;  // close: sent after everything already queued for conn
   std::string close_reason;
 };
 
@@ -174,7 +174,7 @@ class Registry {
   bool is_admitted(ConnId conn) const { return conns_.count(conn) != 0; }
 
  private:
-  enum class Role { kInitiator, kJoiner, kPushListener };
+  enum class Role { initiator, joiner, push_listener };
   struct Tunnel {
     ConnId initiator = 0;
     ConnId joiner = 0;
@@ -190,8 +190,8 @@ class Registry {
   };
   struct Conn {
     Role role;
-    TunnelId tunnel{};  // kInitiator / kJoiner
-    Bytes contact_id;   // kPushListener
+    TunnelId tunnel{};  // initiator / joiner
+    Bytes contact_id;   // push_listener
     TimePoint last_activity;
     std::string ip;     // counted in IpRecord::connections
   };

@@ -206,7 +206,7 @@ struct TunnelServer::Impl {
       auto it = conns.find(a.conn);
       if (it == conns.end()) continue;
       ConnState& c = it->second;
-      if (a.kind == Action::Kind::kSend) {
+      if (a.kind == Action::Kind::send) {
         // Write at once when nothing is waiting ahead of it: one wakeup per relayed message
         // instead of two (lws appends to its own buffer if the socket takes only part).
         if (c.established && c.out.empty() && !c.closing && !lws_send_pipe_choked(c.wsi)) {
@@ -236,17 +236,17 @@ struct TunnelServer::Impl {
     registry.refused(reason, ip, Clock::now());
     log::debug(kStage, "refused {} ({}): {}", reject_status(reason), reject_name(reason), message);
     return reply_http(wsi, reject_status(reason), "text/plain; charset=utf-8", std::string(message) + "\n",
-                      reason == Reject::kMethod);
+                      reason == Reject::method);
   }
 
   int on_http(lws* wsi, std::string_view uri) {
     std::string ip = peer_ip(wsi, config.trust_forwarded_for);
     auto now = Clock::now();
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-      return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
+      return refuse(wsi, Reject::method, ip, "only GET is served here");
     }
     auto path = parse_request_path(uri);
-    if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
+    if (!path) return refuse(wsi, Reject::unknown_path, ip, "not found");
     if (std::holds_alternative<HealthRequest>(*path)) {
       if (draining || shutting_down) {
         return reply_http(wsi, 503, "text/plain; charset=utf-8", shutting_down ? "shutting down\n" : "draining\n");
@@ -258,8 +258,8 @@ struct TunnelServer::Impl {
       return reply_http(wsi, 200, "text/plain; version=0.0.4; charset=utf-8",
                         render_metrics(registry.counters(), registry.gauges(), stats));
     }
-    if (registry.rate_limited(ip, now)) return refuse(wsi, Reject::kRateLimit, ip, "too many refused requests");
-    return refuse(wsi, Reject::kNotWebSocket, ip,
+    if (registry.rate_limited(ip, now)) return refuse(wsi, Reject::rate_limit, ip, "too many refused requests");
+    return refuse(wsi, Reject::not_websocket, ip,
                   "this path needs a WebSocket upgrade with Sec-WebSocket-Protocol: fido.cable");
   }
 
@@ -267,19 +267,19 @@ struct TunnelServer::Impl {
     std::string ip = peer_ip(wsi, config.trust_forwarded_for);
     auto now = Clock::now();
     if (!upgrade_to || !iequals(upgrade_to, "websocket")) {
-      return refuse(wsi, Reject::kNotWebSocket, ip, "only WebSocket upgrades are served");
+      return refuse(wsi, Reject::not_websocket, ip, "only WebSocket upgrades are served");
     }
     std::string uri = read_header(wsi, WSI_TOKEN_GET_URI);
-    if (uri.empty()) return refuse(wsi, Reject::kMethod, ip, "only GET is served here");
+    if (uri.empty()) return refuse(wsi, Reject::method, ip, "only GET is served here");
     if (registry.rate_limited(ip, now)) {
-      registry.refused(Reject::kRateLimit, ip, now);
+      registry.refused(Reject::rate_limit, ip, now);
       return reply_http(wsi, 429, "text/plain; charset=utf-8", "too many refused requests\n");
     }
     auto path = parse_request_path(uri);
-    if (!path) return refuse(wsi, Reject::kUnknownPath, ip, "not found");
-    if (!is_websocket_path(*path)) return refuse(wsi, Reject::kNotWebSocket, ip, "this path is plain HTTP");
+    if (!path) return refuse(wsi, Reject::unknown_path, ip, "not found");
+    if (!is_websocket_path(*path)) return refuse(wsi, Reject::not_websocket, ip, "this path is plain HTTP");
     if (!offers_fido_cable(read_header(wsi, WSI_TOKEN_PROTOCOL))) {
-      return refuse(wsi, Reject::kNoSubprotocol, ip, "Sec-WebSocket-Protocol must offer fido.cable");
+      return refuse(wsi, Reject::no_subprotocol, ip, "Sec-WebSocket-Protocol must offer fido.cable");
     }
     UpgradeRequest req;
     req.path = std::move(*path);

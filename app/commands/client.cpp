@@ -17,7 +17,7 @@
 #include "ble/bluez_radio.h"
 #include "crypto/primitives.h"
 #include "ctap/commands.h"
-#include "ctap/webauthn_client.h"
+#include "webauthn/webauthn_client.h"
 #include "doctor/report.h"
 #include "qr/render.h"
 #include "roles/client_transaction.h"
@@ -178,7 +178,7 @@ struct SignInArgs {
 };
 
 int run_sign_in(const SignInArgs& a) {
-  ctap::AuthenticationOptions o;
+  webauthn::AuthenticationOptions o;
   o.rp_id = a.rp_id;
   o.origin = a.origin.empty() ? "https://" + a.rp_id : a.origin;
   auto challenge = b64url_or_random(a.challenge, 32, "--challenge");
@@ -191,7 +191,7 @@ int run_sign_in(const SignInArgs& a) {
     o.allow_credentials.push_back(*id);
   }
   if (!a.prf_salts.empty()) {
-    ctap::PrfInputs in;
+    webauthn::PrfInputs in;
     auto first = base64url_decode(a.prf_salts[0]);
     if (!first) return std::fprintf(stderr, "hybrid: --prf-salt: %s\n", first.error().message.c_str()), kUsage;
     in.first = *first;
@@ -202,12 +202,12 @@ int run_sign_in(const SignInArgs& a) {
     }
     o.prf_eval = in;
   }
-  auto prepared = ctap::prepare_authentication(o);
+  auto prepared = webauthn::prepare_authentication(o);
   if (!prepared) return std::fprintf(stderr, "hybrid: %s\n", prepared.error().message.c_str()), kInvalidInput;
   auto outcome = run_transaction(a.common, qr::RequestType::get_assertion, prepared->ctap_request());
   if (outcome.exit != kOk) return outcome.exit;
   Bytes response = concat(Bytes{outcome.result->ctap_status}, outcome.result->ctap_body);
-  return report_ctap_result(ctap::finish_authentication(*prepared, response), outcome.result->ctap_status);
+  return report_ctap_result(webauthn::finish_authentication(*prepared, response), outcome.result->ctap_status);
 }
 
 struct RegisterArgs {
@@ -220,7 +220,7 @@ struct RegisterArgs {
 };
 
 int run_register(const RegisterArgs& a) {
-  ctap::RegistrationOptions o;
+  webauthn::RegistrationOptions o;
   o.rp_id = a.rp_id;
   if (!a.rp_name.empty()) o.rp_name = a.rp_name;
   o.origin = a.origin.empty() ? "https://" + a.rp_id : a.origin;
@@ -241,12 +241,12 @@ int run_register(const RegisterArgs& a) {
     if (!id) return std::fprintf(stderr, "hybrid: --exclude-credential: %s\n", id.error().message.c_str()), kUsage;
     o.exclude_credentials.push_back(*id);
   }
-  auto prepared = ctap::prepare_registration(o);
+  auto prepared = webauthn::prepare_registration(o);
   if (!prepared) return std::fprintf(stderr, "hybrid: %s\n", prepared.error().message.c_str()), kInvalidInput;
   auto outcome = run_transaction(a.common, qr::RequestType::make_credential, prepared->ctap_request());
   if (outcome.exit != kOk) return outcome.exit;
   Bytes response = concat(Bytes{outcome.result->ctap_status}, outcome.result->ctap_body);
-  return report_ctap_result(ctap::finish_registration(*prepared, response), outcome.result->ctap_status);
+  return report_ctap_result(webauthn::finish_registration(*prepared, response), outcome.result->ctap_status);
 }
 
 const char* kProgressHelp =

@@ -10,14 +10,14 @@
 #include "app/command_registry.h"
 #include "app/exit_codes.h"
 #include "cbor/codec.h"
-#include "ctap/aaguid_table.h"
+#include "webauthn/aaguid_table.h"
 #include "ctap/auth_data.h"
 #include "ctap/authenticator.h"
 #include "ctap/commands.h"
 #include "ctap/get_assertion.h"
 #include "ctap/get_info.h"
 #include "ctap/make_credential.h"
-#include "ctap/passkey_policy.h"
+#include "webauthn/passkey_policy.h"
 
 namespace hybrid::app {
 namespace {
@@ -38,7 +38,7 @@ json auth_data_json(ByteView raw) {
             {"sign_count", ad->sign_count}};
   if (ad->attested) {
     j["aaguid"] = ctap::aaguid_to_string(ad->attested->aaguid);
-    j["provider"] = ctap::AaguidTable::builtin().describe(ad->attested->aaguid);
+    j["provider"] = webauthn::AaguidTable::builtin().describe(ad->attested->aaguid);
     j["credential_id_length"] = ad->attested->credential_id.size();
   }
   if (ad->extensions) j["extensions"] = cbor::to_diagnostic(cbor::Value(*ad->extensions));
@@ -152,7 +152,7 @@ struct PolicyArgs {
 };
 
 int run_policy_check(const PolicyArgs& a) {
-  auto policy = ctap::PasskeyPolicy::load(a.file);
+  auto policy = webauthn::PasskeyPolicy::load(a.file);
   if (!policy.ok()) {
     std::cout << json{{"valid", false}, {"error", policy.error().message}}.dump() << std::endl;
     std::fprintf(stderr, "hybrid ctap policy-check: %s\n", policy.error().message.c_str());

@@ -70,7 +70,7 @@ int run_kiosk(const KioskArgs& a) {
   if (a.qr_timeout_s < 5 || a.qr_timeout_s > 600) return fail(kUsage, "--qr-timeout must be 5…600 seconds");
   if (a.clear_after_s < 1 || a.clear_after_s > 300) return fail(kUsage, "--clear-after must be 1…300 seconds");
 
-  auto policy = a.policy.empty() ? demo::default_policy() : ctap::PasskeyPolicy::load(a.policy);
+  auto policy = a.policy.empty() ? demo::default_policy() : webauthn::PasskeyPolicy::load(a.policy);
   if (!policy.ok()) return fail(kInvalidInput, policy.error().message);
   c.policy = std::move(*policy);
   for (const auto& path : a.roots) {

@@ -1,4 +1,4 @@
-// The project's relying party (ctap/verifier.h) as a line-oriented driver for the real
+// The project's relying party (webauthn/verifier.h) as a line-oriented driver for the real
 // Chromium test: one JSON request per line on stdin, one JSON answer per line on stdout.
 //   {"op":"config","rp_id":"localhost","origin":"http://localhost:PORT","policy":{…}}
 //   {"op":"begin_register","user":"alice","groups":["admins"]}  → creation options JSON
@@ -15,11 +15,12 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/primitives.h"
-#include "ctap/verifier.h"
+#include "webauthn/verifier.h"
 #include "tests/support/json_line_driver.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

@@ -6,9 +6,11 @@
 #include "ctap/authenticator.h"
 #include "ctap/cose_key.h"
 #include "tests/ctap/test_util.h"
+#include "webauthn/attestation_verification.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using ctap_test::H;
 
 namespace {

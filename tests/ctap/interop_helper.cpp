@@ -19,12 +19,13 @@
 
 #include "crypto/primitives.h"
 #include "ctap/authenticator.h"
-#include "ctap/verifier.h"
-#include "ctap/webauthn_client.h"
+#include "webauthn/verifier.h"
+#include "webauthn/webauthn_client.h"
 #include "tests/support/json_line_driver.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

@@ -16,9 +16,11 @@
 #include "crypto/primitives.h"
 #include "ctap/credential_store.h"
 #include "tests/support/scratch_dir.h"
+#include "webauthn/attestation_verification.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 namespace fs = std::filesystem;
 
 namespace {

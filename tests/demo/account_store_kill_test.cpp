@@ -36,8 +36,8 @@ Bytes id_of(uint32_t n) {
                static_cast<uint8_t>(n)};
 }
 
-ctap::RegisteredCredential passkey_of(uint32_t n) {
-  ctap::RegisteredCredential c;
+webauthn::RegisteredCredential passkey_of(uint32_t n) {
+  webauthn::RegisteredCredential c;
   c.id = id_of(n);
   static const Bytes cose = ctap::encode_cose_key(crypto::P256KeyPair::generate().public_key());
   c.public_key_cose = cose;
@@ -89,7 +89,7 @@ TEST_CASE("demo account store: SIGKILL during writes never loses or corrupts an 
         if (auto st = (*store)->update_credential(c); !st.ok()) fail(st);
         ack(kUpdated | (n - 1));
       }
-      ctap::UserAccount a{name_of(n), "User " + std::to_string(n), handle_of(n), {"staff"}};
+      webauthn::UserAccount a{name_of(n), "User " + std::to_string(n), handle_of(n), {"staff"}};
       if (auto st = (*store)->add_account(a); !st.ok()) fail(st);
       if (auto st = (*store)->add_credential(passkey_of(n)); !st.ok()) fail(st);
       ack(n);

@@ -24,13 +24,13 @@ struct TempDir {
   std::string path;
 };
 
-ctap::UserAccount account(const std::string& name) {
-  return ctap::UserAccount{name, name + " Example", crypto::random_bytes(16), {"staff"}};
+webauthn::UserAccount account(const std::string& name) {
+  return webauthn::UserAccount{name, name + " Example", crypto::random_bytes(16), {"staff"}};
 }
 
-ctap::RegisteredCredential credential(const std::string& user, const Bytes& handle) {
+webauthn::RegisteredCredential credential(const std::string& user, const Bytes& handle) {
   // A real ES256 COSE key, since the record is validated when read back.
-  ctap::RegisteredCredential c;
+  webauthn::RegisteredCredential c;
   c.id = crypto::random_bytes(32);
   c.public_key_cose = ctap::encode_cose_key(crypto::P256KeyPair::generate().public_key());
   c.user_name = user;

@@ -37,7 +37,7 @@ struct Phone {
   std::unique_ptr<ctap::SoftwareAuthenticator> authenticator;
 };
 
-inline ctap::PasskeyPolicy demo_policy() {
+inline webauthn::PasskeyPolicy demo_policy() {
   auto p = demo::default_policy();
   if (!p.ok()) throw std::runtime_error(p.error().message);
   return std::move(p).value();

@@ -4,7 +4,7 @@
 // hostile bodies give a failed outcome, never an exception.
 #include <catch2/catch.hpp>
 
-#include "ctap/webauthn_client.h"
+#include "webauthn/webauthn_client.h"
 #include "demo/website_rp.h"
 #include "tests/demo/test_support.h"
 
@@ -32,22 +32,22 @@ struct Website {
     auto begin = site->begin_registration(user);
     REQUIRE(begin.ok());
     CHECK((*begin)["publicKey"]["rp"]["id"] == "localhost");
-    auto opts = ctap::RegistrationOptions::from_json((*begin)["publicKey"], kOrigin);
+    auto opts = webauthn::RegistrationOptions::from_json((*begin)["publicKey"], kOrigin);
     REQUIRE(opts.ok());
-    auto prepared = ctap::prepare_registration(*opts);
+    auto prepared = webauthn::prepare_registration(*opts);
     REQUIRE(prepared.ok());
-    auto cred = ctap::finish_registration(*prepared, phone.answer(prepared->ctap_request()));
+    auto cred = webauthn::finish_registration(*prepared, phone.answer(prepared->ctap_request()));
     REQUIRE(cred.ok());
     return site->finish(json{{"ceremony", (*begin)["ceremony"]}, {"credential", *cred}, {"tag", "t1"}});
   }
   WebsiteResult sign_in(Phone& phone) {
     auto begin = site->begin_sign_in();
     REQUIRE(begin.ok());
-    auto opts = ctap::AuthenticationOptions::from_json((*begin)["publicKey"], kOrigin);
+    auto opts = webauthn::AuthenticationOptions::from_json((*begin)["publicKey"], kOrigin);
     REQUIRE(opts.ok());
-    auto prepared = ctap::prepare_authentication(*opts);
+    auto prepared = webauthn::prepare_authentication(*opts);
     REQUIRE(prepared.ok());
-    auto cred = ctap::finish_authentication(*prepared, phone.answer(prepared->ctap_request()));
+    auto cred = webauthn::finish_authentication(*prepared, phone.answer(prepared->ctap_request()));
     REQUIRE(cred.ok());
     return site->finish(json{{"ceremony", (*begin)["ceremony"]}, {"credential", *cred}});
   }
@@ -94,11 +94,11 @@ TEST_CASE("website: another origin, a replayed ceremony and hostile bodies fail 
   // A credential made for another origin.
   auto begin = w.site->begin_registration("dave");
   REQUIRE(begin.ok());
-  auto opts = ctap::RegistrationOptions::from_json((*begin)["publicKey"], "http://localhost:9999");
+  auto opts = webauthn::RegistrationOptions::from_json((*begin)["publicKey"], "http://localhost:9999");
   REQUIRE(opts.ok());
-  auto prepared = ctap::prepare_registration(*opts);
+  auto prepared = webauthn::prepare_registration(*opts);
   REQUIRE(prepared.ok());
-  auto cred = ctap::finish_registration(*prepared, phone.answer(prepared->ctap_request()));
+  auto cred = webauthn::finish_registration(*prepared, phone.answer(prepared->ctap_request()));
   REQUIRE(cred.ok());
   auto r = w.site->finish(json{{"ceremony", (*begin)["ceremony"]}, {"credential", *cred}});
   CHECK(r.outcome.kind == OutcomeKind::refused);

@@ -129,7 +129,7 @@ class ScriptedPhone {
     while (!stop_) {
       auto msg = (*conn)->receive(50ms);
       if (!msg) {
-        if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::kReceiveTimeout)) continue;
+        if (tunnel::has_code(msg.error(), tunnel::ClientErrorCode::receive_timeout)) continue;
         break;  // the client closed the tunnel
       }
       if (script_ == PhoneScript::silent) continue;

@@ -57,7 +57,7 @@ void ring_change_checks(PushBindingStore& store) {
   REQUIRE(a.push(1, phone).ok());  // bound on node A
   // The ring changes: the contact id now maps to node B, which has never seen it.
   CHECK(b.push(2, thief).status == 403);
-  CHECK(b.reg.counters().rejects[static_cast<int>(Reject::kPushSecret)] == 1);
+  CHECK(b.reg.counters().rejects[static_cast<int>(Reject::push_secret)] == 1);
   // A client's /contact reaches B before the phone: the push waits instead of a 410.
   REQUIRE(b.contact(3).ok());
   CHECK(b.reg.take_actions().empty());

@@ -41,10 +41,10 @@ struct Fixture {
 };
 
 bool is_send(const Action& a, ConnId c, const Bytes& m) {
-  return a.kind == Action::Kind::kSend && a.conn == c && a.message == m;
+  return a.kind == Action::Kind::send && a.conn == c && a.message == m;
 }
 bool is_close(const Action& a, ConnId c, uint16_t code) {
-  return a.kind == Action::Kind::kClose && a.conn == c && a.close_code == code;
+  return a.kind == Action::Kind::close && a.conn == c && a.close_code == code;
 }
 
 }  // namespace
@@ -101,8 +101,8 @@ TEST_CASE("tunnel_registry: status codes 404, 409, 410 and routing ids") {
   f.now += f.limits.tunnel_ttl + 1s;
   f.reg->tick(f.now);
   CHECK(f.open_connect(9, 9).status == 404);                 // forgotten
-  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kTunnelGone)] == 2);
-  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kDuplicateTunnel)] == 2);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::tunnel_gone)] == 2);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::duplicate_tunnel)] == 2);
 }
 
 TEST_CASE("tunnel_registry: a vanished peer is reported with 1001") {
@@ -176,7 +176,7 @@ TEST_CASE("tunnel_registry: message count, size and type limits close with 1008,
     REQUIRE(acts.size() == 2);
     CHECK(is_close(acts[0], 1, kClosePolicy));
     CHECK(is_close(acts[1], 2, kClosePolicy));
-    CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kTooManyMessages)] == 1);
+    CHECK(f.reg->counters().rejects[static_cast<int>(Reject::too_many_messages)] == 1);
   }
   SECTION("too big") {
     Fixture f(l);
@@ -382,7 +382,7 @@ TEST_CASE("tunnel_registry: one address cannot fill the registration table; anot
   }
   CHECK(refused_429 == 950);
   CHECK(f.reg->gauges().push_registrations == 50);
-  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kRegistrationLimit)] == 950);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::registration_limit)] == 950);
   auto phone = push_from(f, id++, 999999, "10.1.2.3");
   CHECK(phone.ok());
   CHECK(phone.status == 101);
@@ -482,7 +482,7 @@ TEST_CASE("tunnel_registry: every kind of connection counts against its address"
   CHECK(f.reg->gauges().pending_tunnels == 0);
   CHECK(f.open_new(6, 3, "10.5.0.1").status == 429);
   CHECK(push_from(f, 7, 2, "10.5.0.1").status == 429);
-  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kConnectionLimit)] == 2);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::connection_limit)] == 2);
   CHECK(f.open_new(8, 3, "10.5.0.2").ok());  // another address is not affected
   // Closing frees the slots.
   f.reg->on_closed(1, true, f.now);
@@ -506,7 +506,7 @@ TEST_CASE("tunnel_registry: bytes queued for absent peers are bounded over the w
   bool closed = false;
   for (auto& a : acts) closed |= is_close(a, 2, kClosePolicy);
   CHECK(closed);
-  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::kQueueFull)] == 1);
+  CHECK(f.reg->counters().rejects[static_cast<int>(Reject::queue_full)] == 1);
   CHECK(f.reg->gauges().queued_bytes == 1500);  // tunnel 2 ended: its queue is freed
   REQUIRE(f.open_connect(3, 1).ok());           // delivered on the join
   CHECK(f.reg->gauges().queued_bytes == 0);

@@ -110,7 +110,7 @@ TEST_CASE("tunnel_server: /new then /connect pairs, relays whole messages both w
   phone->close();
   auto end = client->receive(3s);
   REQUIRE_FALSE(end.ok());
-  CHECK(has_code(end.error(), ClientErrorCode::kPeerClosed));
+  CHECK(has_code(end.error(), ClientErrorCode::peer_closed));
   CHECK(end.error().message.find("1000") != std::string::npos);
 }
 
@@ -177,7 +177,7 @@ TEST_CASE("tunnel_server: TTL expiry closes a pending tunnel with 1008 and /conn
   auto t0 = std::chrono::steady_clock::now();
   auto r = phone->receive(4s);
   REQUIRE_FALSE(r.ok());
-  CHECK(has_code(r.error(), ClientErrorCode::kPeerClosed));
+  CHECK(has_code(r.error(), ClientErrorCode::peer_closed));
   CHECK(r.error().message.find("1008") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   auto late = TunnelConnection::connect(srv.url(connect_path(kRouting, id)), fast());
@@ -325,7 +325,7 @@ TEST_CASE("tunnel_server: the client follows up to 5 redirects, relative and abs
 
   auto loop = TunnelConnection::connect(base + "/loop", fast());
   REQUIRE_FALSE(loop.ok());
-  CHECK(has_code(loop.error(), ClientErrorCode::kTooManyRedirects));
+  CHECK(has_code(loop.error(), ClientErrorCode::too_many_redirects));
   CHECK(redirector.connections() == 3 + 6);  // the first request and 5 redirects, no more
 
   auto bad = TunnelConnection::connect(base + "/other", fast());
@@ -353,11 +353,11 @@ TEST_CASE("tunnel_server: TLS with a test CA; a wrong CA or the system store fai
   auto w = TunnelConnection::connect(srv.url(new_tunnel_path(random_tunnel())), wrong);
   REQUIRE_FALSE(w.ok());
   INFO(w.error().message);
-  CHECK(has_code(w.error(), ClientErrorCode::kTls));
+  CHECK(has_code(w.error(), ClientErrorCode::tls));
   auto sys = TunnelConnection::connect(srv.url(new_tunnel_path(random_tunnel())), fast());
   REQUIRE_FALSE(sys.ok());
   INFO(sys.error().message);
-  CHECK(has_code(sys.error(), ClientErrorCode::kTls));
+  CHECK(has_code(sys.error(), ClientErrorCode::tls));
 }
 
 TEST_CASE("tunnel_server: client errors for a refused port, a silent server and a bad URL") {
@@ -369,19 +369,19 @@ TEST_CASE("tunnel_server: client errors for a refused port, a silent server and 
   auto refused = TunnelConnection::connect("ws://127.0.0.1:" + std::to_string(closed_port) + "/cable/new/00", fast());
   REQUIRE_FALSE(refused.ok());
   INFO(refused.error().message);
-  CHECK(has_code(refused.error(), ClientErrorCode::kNetwork));
+  CHECK(has_code(refused.error(), ClientErrorCode::network));
 
   CannedHttpServer silent([](const std::string&) { return std::string(); });
   auto t0 = std::chrono::steady_clock::now();
   auto slow = TunnelConnection::connect("ws://127.0.0.1:" + std::to_string(silent.port()) + "/x", fast(700ms));
   REQUIRE_FALSE(slow.ok());
   INFO(slow.error().message);
-  CHECK(has_code(slow.error(), ClientErrorCode::kTimeout));
+  CHECK(has_code(slow.error(), ClientErrorCode::timeout));
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
 
   auto bad = TunnelConnection::connect("http//nope", fast());
   REQUIRE_FALSE(bad.ok());
-  CHECK(has_code(bad.error(), ClientErrorCode::kInvalidUrl));
+  CHECK(has_code(bad.error(), ClientErrorCode::invalid_url));
 }
 
 TEST_CASE("tunnel_server: graceful stop closes open tunnels with 1001") {

@@ -7,13 +7,14 @@
 #include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/authenticator.h"
-#include "ctap/client_data.h"
-#include "ctap/verifier.h"
-#include "ctap/webauthn_client.h"
 #include "tests/ctap/test_util.h"
+#include "webauthn/client_data.h"
+#include "webauthn/verifier.h"
+#include "webauthn/webauthn_client.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

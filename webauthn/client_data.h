@@ -8,7 +8,7 @@
 
 #include "base/bytes.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 
 inline constexpr std::string_view kTypeCreate = "webauthn.create";
 inline constexpr std::string_view kTypeGet = "webauthn.get";
@@ -34,4 +34,4 @@ Result<std::string> origin_host(std::string_view origin);
 // host or be a dot-separated suffix of it.
 bool rp_id_matches_origin(std::string_view rp_id, std::string_view origin);
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -12,9 +12,11 @@
 
 #include "base/utf8.h"
 #include "ctap/x509.h"
+#include "webauthn/attestation_verification.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using hybrid::webauthn::check_packed_certificate;
 
 namespace {
 
@@ -55,7 +57,7 @@ Certificate certificate_with_ou(const std::string& ou) {
 
 }  // namespace
 
-TEST_CASE("x509: a refused OU is quoted as printable UTF-8, whatever bytes it holds") {
+TEST_CASE("attestation verification: a refused OU is quoted as printable UTF-8, whatever bytes it holds") {
   // Invalid UTF-8, a terminal escape and a right-to-left override.
   const std::string hostile = std::string("Auth\xff\xfe") + "\x1b[2J" + "\xe2\x80\xae" + "noitatsettA";
   auto status = check_packed_certificate(certificate_with_ou(hostile), Aaguid{});

@@ -1,4 +1,4 @@
-#include "ctap/passkey_policy.h"
+#include "webauthn/passkey_policy.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -6,7 +6,7 @@
 
 #include "base/atomic_file.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 namespace {
 
 using json = nlohmann::json;
@@ -16,8 +16,8 @@ Error refuse(Rule rule, std::string message, const PasskeyProfile& profile) {
   return Error{rule, std::move(message)};
 }
 
-std::string kind_plural(PasskeyKind kind) {
-  return kind == PasskeyKind::synced ? "synced passkeys" : "device-bound passkeys";
+std::string kind_plural(ctap::PasskeyKind kind) {
+  return kind == ctap::PasskeyKind::synced ? "synced passkeys" : "device-bound passkeys";
 }
 
 Status check_keys(const json& j, std::initializer_list<const char*> allowed, std::string_view where) {
@@ -105,7 +105,7 @@ Result<PasskeyProfile> profile_from_json(const json& j, size_t index) {
     }
     HYBRID_TRY(auto list, string_list(k, "aaguids", where + " key_restrictions"));
     for (const auto& s : list) {
-      auto a = aaguid_from_string(s);
+      auto a = ctap::aaguid_from_string(s);
       if (!a.ok()) return make_error(where + ": " + a.error().message);
       p.aaguids.push_back(*a);
     }
@@ -126,23 +126,23 @@ Result<PasskeyProfile> profile_from_json(const json& j, size_t index) {
 
 // "Bitwarden (d548826e-…, unverified)": the name, the AAGUID, and whether attestation
 // backs the claim.
-std::string aaguid_claim(const Aaguid& aaguid, const PasskeyFacts& facts, const AaguidTable& table) {
-  if (is_zero_aaguid(aaguid)) return "an authenticator without AAGUID";
+std::string aaguid_claim(const ctap::Aaguid& aaguid, const PasskeyFacts& facts, const AaguidTable& table) {
+  if (ctap::is_zero_aaguid(aaguid)) return "an authenticator without AAGUID";
   auto info = table.lookup(aaguid);
-  return fmt::format("{} ({}{})", info ? info->name : "an unknown authenticator", aaguid_to_string(aaguid),
+  return fmt::format("{} ({}{})", info ? info->name : "an unknown authenticator", ctap::aaguid_to_string(aaguid),
                      facts.attestation_trusted ? "" : ", unverified");
 }
 
 Status check_common(const PasskeyProfile& p, const PasskeyFacts& facts, const AaguidTable& table, bool at_sign_in) {
   // 1. Passkey types: applies to registration and to every sign-in.
-  const bool allowed = facts.kind == PasskeyKind::synced ? p.allow_synced : p.allow_device_bound;
+  const bool allowed = facts.kind == ctap::PasskeyKind::synced ? p.allow_synced : p.allow_device_bound;
   if (!allowed) {
     return refuse(Rule::policy_passkey_types,
                   fmt::format("{} are not allowed by profile '{}'", kind_plural(facts.kind), p.name), p);
   }
   // 2. Attestation enforcement: only device-bound passkeys attested to a trusted root.
   if (p.enforce_attestation) {
-    if (facts.kind == PasskeyKind::synced) {
+    if (facts.kind == ctap::PasskeyKind::synced) {
       return refuse(Rule::policy_attestation,
                     fmt::format("profile '{}' enforces attestation, which admits only device-bound passkeys, and "
                                 "this one is synced",
@@ -273,7 +273,7 @@ Result<PasskeyPolicy> PasskeyPolicy::parse(const nlohmann::json& j, const std::s
       if (!bytes.ok()) return make_error("attestation root: " + bytes.error().message);
       pem = to_string(*bytes);
     }
-    auto certs = Certificate::all_from_pem(pem);
+    auto certs = ctap::Certificate::all_from_pem(pem);
     if (!certs.ok()) return make_error(fmt::format("attestation root '{}': {}", r.substr(0, 40), certs.error().message));
     for (auto& c : *certs) policy.attestation_roots.push_back(std::move(c));
   }
@@ -313,7 +313,7 @@ nlohmann::json PasskeyPolicy::to_json() const {
     pj["enforce_attestation"] = p.enforce_attestation;
     if (p.key_restriction != KeyRestriction::off) {
       json list = json::array();
-      for (const auto& a : p.aaguids) list.push_back(aaguid_to_string(a));
+      for (const auto& a : p.aaguids) list.push_back(ctap::aaguid_to_string(a));
       pj["key_restrictions"] = {{"enforcement", p.key_restriction == KeyRestriction::allow ? "allow" : "block"},
                                 {"aaguids", list}};
     }
@@ -357,4 +357,4 @@ Status check_sign_in(const PasskeyProfile& profile, const PasskeyFacts& facts, c
   return check_common(profile, facts, table, /*at_sign_in=*/true);
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

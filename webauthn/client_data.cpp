@@ -1,4 +1,4 @@
-#include "ctap/client_data.h"
+#include "webauthn/client_data.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 namespace {
 
 // CCDToString's string serialisation: '"' and '\' escaped, other code points below
@@ -109,4 +109,4 @@ bool rp_id_matches_origin(std::string_view rp_id, std::string_view origin) {
          h[h.size() - rp_id.size() - 1] == '.';
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

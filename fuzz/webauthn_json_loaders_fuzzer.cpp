@@ -12,10 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ctap/credential_store.h"
-#include "ctap/passkey_policy.h"
-#include "ctap/verifier.h"
+#include "webauthn/passkey_policy.h"
+#include "webauthn/verifier.h"
 
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

@@ -13,12 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctap/aaguid_table.h"
-#include "ctap/attestation.h"
 #include "ctap/credential_store.h"
 #include "ctap/x509.h"
+#include "webauthn/aaguid_table.h"
+#include "webauthn/attestation_verification.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 
 // Error::code of every relying-party refusal (verifier and policy), in its own domain.
 enum class Rule : int {
@@ -70,15 +70,15 @@ struct PasskeyProfile {
   bool allow_synced = true;
   bool enforce_attestation = false;
   KeyRestriction key_restriction = KeyRestriction::off;
-  std::vector<Aaguid> aaguids;
+  std::vector<ctap::Aaguid> aaguids;
   std::string user_verification = "required";  // required | preferred | discouraged
   std::string advice;                           // appended to refusals ("use your security key")
 };
 
 // What a relying party knows about one passkey when it decides.
 struct PasskeyFacts {
-  PasskeyKind kind = PasskeyKind::synced;  // from BE
-  Aaguid aaguid{};
+  ctap::PasskeyKind kind = ctap::PasskeyKind::synced;  // from BE
+  ctap::Aaguid aaguid{};
   AttestationType attestation = AttestationType::none;
   bool attestation_trusted = false;  // a packed x5c chain verified to a trusted root
 };
@@ -88,7 +88,7 @@ struct PasskeyPolicy {
   std::vector<PasskeyProfile> profiles;
   std::string default_profile;
   std::map<std::string, std::vector<std::string>> groups;  // group → user names (optional directory)
-  std::vector<Certificate> attestation_roots;
+  std::vector<ctap::Certificate> attestation_roots;
 
   // One profile, "default": both types, no attestation, no key restrictions, UV preferred.
   static PasskeyPolicy allow_all();
@@ -113,4 +113,4 @@ Status check_registration(const PasskeyProfile& profile, const PasskeyFacts& fac
 Status check_sign_in(const PasskeyProfile& profile, const PasskeyFacts& facts,
                      const AaguidTable& table = AaguidTable::builtin());
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -1,5 +1,5 @@
 // AAGUID → provider or model name, for display and for policy messages. The built-in
-// table is ctap/aaguids.json (compiled in); a relying party may load its own.
+// table is webauthn/aaguids.json (compiled in); a relying party may load its own.
 #pragma once
 
 #include <map>
@@ -8,7 +8,7 @@
 
 #include "ctap/auth_data.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 
 struct AaguidInfo {
   std::string name;
@@ -22,13 +22,13 @@ class AaguidTable {
   // {"aaguids": {"<uuid>": {"name": …, "kind"?: …, "ours"?: bool}}}
   static Result<AaguidTable> parse(std::string_view json_text);
 
-  std::optional<AaguidInfo> lookup(const Aaguid& aaguid) const;
+  std::optional<AaguidInfo> lookup(const ctap::Aaguid& aaguid) const;
   // The name, or "unknown authenticator (<uuid>)"; "no AAGUID" for the zero AAGUID.
-  std::string describe(const Aaguid& aaguid) const;
+  std::string describe(const ctap::Aaguid& aaguid) const;
   size_t size() const { return entries_.size(); }
 
  private:
-  std::map<Aaguid, AaguidInfo> entries_;
+  std::map<ctap::Aaguid, AaguidInfo> entries_;
 };
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -1,4 +1,4 @@
-#include "ctap/verifier.h"
+#include "webauthn/verifier.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,11 +7,11 @@
 #include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/auth_data.h"
-#include "ctap/client_data.h"
 #include "ctap/cose_key.h"
 #include "ctap/make_credential.h"
+#include "webauthn/client_data.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 namespace {
 
 using json = nlohmann::json;
@@ -21,9 +21,9 @@ Error refuse(Rule rule, std::string message) { return Error{rule, std::move(mess
 // What registration and sign-in both require of the authenticator data: made for this RP
 // ID, user present, and user verified when the user's profile requires it. `what` names
 // the thing the authenticator made ("passkey", "assertion").
-Status check_auth_data(const AuthenticatorData& ad, const std::string& rp_id, const PasskeyProfile& profile,
+Status check_auth_data(const ctap::AuthenticatorData& ad, const std::string& rp_id, const PasskeyProfile& profile,
                        std::string_view what) {
-  if (ad.rp_id_hash != rp_id_hash(rp_id)) {
+  if (ad.rp_id_hash != ctap::rp_id_hash(rp_id)) {
     return refuse(Rule::rp_id, fmt::format("the {} was made for another RP ID than \"{}\"", what, rp_id));
   }
   if (!ad.user_present()) return refuse(Rule::user_presence, "the authenticator did not confirm user presence");
@@ -46,7 +46,7 @@ Result<Bytes> b64(const json& j, const char* name, std::string_view where) {
 
 struct CommonChecks {
   CollectedClientData client_data;
-  ClientDataHash client_data_hash{};
+  ctap::ClientDataHash client_data_hash{};
 };
 
 bool contains(const std::vector<Bytes>& list, ByteView id) {
@@ -76,7 +76,7 @@ json RegisteredCredential::to_json() const {
               {"public_key_cose", base64url_encode(public_key_cose)},
               {"user_name", user_name},
               {"user_handle", base64url_encode(user_handle)},
-              {"aaguid", aaguid_to_string(aaguid)},
+              {"aaguid", ctap::aaguid_to_string(aaguid)},
               {"backup_eligible", backup_eligible},
               {"backed_up", backed_up},
               {"sign_count", sign_count},
@@ -98,7 +98,7 @@ Result<RegisteredCredential> RegisteredCredential::from_json(const json& j) {
   HYBRID_TRY(c.user_handle, b64(j, "user_handle", "registered credential"));
   try {
     c.user_name = j.at("user_name").get<std::string>();
-    HYBRID_TRY(c.aaguid, aaguid_from_string(j.at("aaguid").get<std::string>()));
+    HYBRID_TRY(c.aaguid, ctap::aaguid_from_string(j.at("aaguid").get<std::string>()));
     c.backup_eligible = j.at("backup_eligible").get<bool>();
     c.backed_up = j.value("backed_up", false);
     c.sign_count = j.value("sign_count", uint32_t{0});
@@ -117,7 +117,7 @@ Result<RegisteredCredential> RegisteredCredential::from_json(const json& j) {
   } catch (const json::exception& e) {
     return make_error(std::string("a registered credential is malformed: ") + e.what());
   }
-  HYBRID_TRY(auto key, p256_from_cose_key_bytes(c.public_key_cose));
+  HYBRID_TRY(auto key, ctap::p256_from_cose_key_bytes(c.public_key_cose));
   (void)key;
   return c;
 }
@@ -138,8 +138,8 @@ int64_t RelyingParty::now_s() const {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::vector<Certificate> RelyingParty::roots() const {
-  std::vector<Certificate> all = policy_.attestation_roots;
+std::vector<ctap::Certificate> RelyingParty::roots() const {
+  std::vector<ctap::Certificate> all = policy_.attestation_roots;
   all.insert(all.end(), config_.attestation_roots.begin(), config_.attestation_roots.end());
   return all;
 }
@@ -192,7 +192,7 @@ json RelyingParty::begin_registration(const UserAccount& user, const std::vector
                      {"name", user.name},
                      {"displayName", user.display_name.empty() ? user.name : user.display_name}};
   options["challenge"] = base64url_encode(challenge);
-  options["pubKeyCredParams"] = json::array({{{"type", "public-key"}, {"alg", kAlgEs256}}});
+  options["pubKeyCredParams"] = json::array({{{"type", "public-key"}, {"alg", ctap::kAlgEs256}}});
   options["timeout"] = config_.challenge_lifetime_ms;
   options["excludeCredentials"] = exclude;
   options["authenticatorSelection"] = {{"residentKey", "required"},
@@ -265,9 +265,9 @@ Result<RegisteredCredential> RelyingParty::finish_registration(const json& crede
   }
   if (cd->cross_origin || cd->top_origin) return refuse(Rule::cross_origin, "cross-origin (embedded) registrations are not accepted");
 
-  auto att = MakeCredentialResponse::from_attestation_object(att_obj);
+  auto att = ctap::MakeCredentialResponse::from_attestation_object(att_obj);
   if (!att.ok()) return refuse(Rule::malformed, "attestation object: " + att.error().message);
-  auto ad = AuthenticatorData::parse(att->auth_data);
+  auto ad = ctap::AuthenticatorData::parse(att->auth_data);
   if (!ad.ok()) return refuse(Rule::malformed, ad.error().message);
   if (!ad->attested) return refuse(Rule::malformed, "the authenticator data has no attested credential data");
   const PasskeyProfile& profile = profile_for(user);
@@ -279,15 +279,15 @@ Result<RegisteredCredential> RelyingParty::finish_registration(const json& crede
     return refuse(Rule::malformed, "the credential ID in the authenticator data is not the response's id");
   }
   if (id_taken && id_taken(id)) return refuse(Rule::credential_exists, "this credential ID is already registered");
-  auto key = p256_from_cose_key_bytes(ad->attested->public_key_cose);
+  auto key = ctap::p256_from_cose_key_bytes(ad->attested->public_key_cose);
   if (!key.ok()) return refuse(Rule::algorithm, "the credential key is not usable: " + key.error().message);
 
-  const ClientDataHash cdh = crypto::sha256(cdj);
+  const ctap::ClientDataHash cdh = crypto::sha256(cdj);
   auto result = verify_attestation(*att, *ad, cdh, roots());
   if (!result.ok()) return refuse(Rule::attestation, "attestation: " + result.error().message);
 
   PasskeyFacts facts;
-  facts.kind = ad->backup_eligible() ? PasskeyKind::synced : PasskeyKind::device_bound;
+  facts.kind = ad->backup_eligible() ? ctap::PasskeyKind::synced : ctap::PasskeyKind::device_bound;
   facts.aaguid = ad->attested->aaguid;
   facts.attestation = result->type;
   facts.attestation_trusted = result->type == AttestationType::basic && result->trusted;
@@ -364,11 +364,11 @@ Result<AssertionOutcome> RelyingParty::finish_authentication(const json& credent
     return refuse(Rule::user_handle, "the passkey belongs to another user than the one signing in");
   }
 
-  auto ad = AuthenticatorData::parse(auth_data);
+  auto ad = ctap::AuthenticatorData::parse(auth_data);
   if (!ad.ok()) return refuse(Rule::malformed, ad.error().message);
   const PasskeyProfile& profile = profile_for(user);
   HYBRID_TRY_STATUS(check_auth_data(*ad, config_.rp_id, profile, "assertion"));
-  auto key = p256_from_cose_key_bytes(stored.public_key_cose);
+  auto key = ctap::p256_from_cose_key_bytes(stored.public_key_cose);
   if (!key.ok()) return refuse(Rule::algorithm, "the stored credential key is not usable");
   if (!key->verify_es256(concat(auth_data, crypto::sha256(cdj)), signature)) {
     return refuse(Rule::signature, "the assertion signature does not verify with the registered key");
@@ -400,4 +400,4 @@ Result<AssertionOutcome> RelyingParty::finish_authentication(const json& credent
   return out;
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -7,14 +7,15 @@
 #include <string>
 
 #include "base/log.h"
-#include "ctap/attestation.h"
 #include "ctap/auth_data.h"
-#include "ctap/client_data.h"
 #include "ctap/cose_key.h"
 #include "ctap/make_credential.h"
+#include "webauthn/attestation_verification.h"
+#include "webauthn/client_data.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static bool quiet = (log::set_threshold(log::Level::off), true);

@@ -2,13 +2,14 @@
 
 #include <filesystem>
 
-#include "ctap/aaguid_table.h"
 #include "ctap/authenticator.h"
-#include "ctap/passkey_policy.h"
 #include "tests/ctap/test_util.h"
+#include "webauthn/aaguid_table.h"
+#include "webauthn/passkey_policy.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

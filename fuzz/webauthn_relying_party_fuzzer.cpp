@@ -18,13 +18,14 @@
 #include "crypto/primitives.h"
 #include "ctap/attestation.h"
 #include "ctap/auth_data.h"
-#include "ctap/client_data.h"
+#include "webauthn/client_data.h"
 #include "ctap/cose_key.h"
 #include "ctap/make_credential.h"
-#include "ctap/verifier.h"
+#include "webauthn/verifier.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 namespace {

@@ -16,17 +16,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctap/aaguid_table.h"
-#include "ctap/attestation.h"
-#include "ctap/passkey_policy.h"
+#include "webauthn/aaguid_table.h"
+#include "webauthn/attestation_verification.h"
+#include "webauthn/passkey_policy.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 
 struct RelyingPartyConfig {
   std::string rp_id;                  // "example.com"
   std::string rp_name;                // shown by the phone
   std::vector<std::string> origins;   // accepted clientData origins, e.g. "https://example.com"
-  std::vector<Certificate> attestation_roots;  // in addition to the policy's
+  std::vector<ctap::Certificate> attestation_roots;  // in addition to the policy's
   int64_t challenge_lifetime_ms = 5 * 60 * 1000;
   size_t max_pending_challenges = 10000;  // oldest are dropped beyond this
   std::function<int64_t()> monotonic_ms;  // tests inject clocks
@@ -46,7 +46,7 @@ struct RegisteredCredential {
   Bytes public_key_cose;
   std::string user_name;
   Bytes user_handle;
-  Aaguid aaguid{};
+  ctap::Aaguid aaguid{};
   bool backup_eligible = false;  // fixed for the credential's life
   bool backed_up = false;
   uint32_t sign_count = 0;
@@ -59,7 +59,7 @@ struct RegisteredCredential {
   int64_t created_at = 0;
   int64_t last_used_at = 0;
 
-  PasskeyKind kind() const { return backup_eligible ? PasskeyKind::synced : PasskeyKind::device_bound; }
+  ctap::PasskeyKind kind() const { return backup_eligible ? ctap::PasskeyKind::synced : ctap::PasskeyKind::device_bound; }
   PasskeyFacts facts() const;
   nlohmann::json to_json() const;
   static Result<RegisteredCredential> from_json(const nlohmann::json& j);
@@ -110,7 +110,7 @@ class RelyingParty {
   Result<Pending> consume_challenge(ByteView challenge, bool registration);
   int64_t now_ms() const;
   int64_t now_s() const;
-  std::vector<Certificate> roots() const;
+  std::vector<ctap::Certificate> roots() const;
 
   RelyingPartyConfig config_;
   PasskeyPolicy policy_;
@@ -118,4 +118,4 @@ class RelyingParty {
   std::map<Bytes, Pending> challenges_;
 };
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

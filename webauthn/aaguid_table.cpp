@@ -1,11 +1,11 @@
-#include "ctap/aaguid_table.h"
+#include "webauthn/aaguid_table.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 namespace detail {
 extern const char* const kBuiltinAaguidsJson;
 }
@@ -17,7 +17,7 @@ Result<AaguidTable> AaguidTable::parse(std::string_view text) {
   }
   AaguidTable table;
   for (const auto& [key, value] : j["aaguids"].items()) {
-    HYBRID_TRY(Aaguid a, aaguid_from_string(key));
+    HYBRID_TRY(ctap::Aaguid a, ctap::aaguid_from_string(key));
     if (!value.is_object() || !value.contains("name") || !value["name"].is_string()) {
       return make_error(fmt::format("AAGUID {} needs a \"name\"", key));
     }
@@ -33,22 +33,22 @@ Result<AaguidTable> AaguidTable::parse(std::string_view text) {
 const AaguidTable& AaguidTable::builtin() {
   static const AaguidTable table = [] {
     auto t = parse(detail::kBuiltinAaguidsJson);
-    if (!t.ok()) throw std::logic_error("ctap/aaguids.json is invalid: " + t.error().message);
+    if (!t.ok()) throw std::logic_error("webauthn/aaguids.json is invalid: " + t.error().message);
     return std::move(t).value();
   }();
   return table;
 }
 
-std::optional<AaguidInfo> AaguidTable::lookup(const Aaguid& aaguid) const {
+std::optional<AaguidInfo> AaguidTable::lookup(const ctap::Aaguid& aaguid) const {
   auto it = entries_.find(aaguid);
   if (it == entries_.end()) return std::nullopt;
   return it->second;
 }
 
-std::string AaguidTable::describe(const Aaguid& aaguid) const {
-  if (is_zero_aaguid(aaguid)) return "an authenticator without AAGUID";
+std::string AaguidTable::describe(const ctap::Aaguid& aaguid) const {
+  if (ctap::is_zero_aaguid(aaguid)) return "an authenticator without AAGUID";
   if (auto info = lookup(aaguid)) return info->name;
-  return fmt::format("unknown authenticator ({})", aaguid_to_string(aaguid));
+  return fmt::format("unknown authenticator ({})", ctap::aaguid_to_string(aaguid));
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -15,7 +15,7 @@
 #include "ctap/get_info.h"
 #include "ctap/make_credential.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 
 // A WebAuthn PRF input pair (raw; the client hashes it into a salt).
 struct PrfInputs {
@@ -27,9 +27,9 @@ struct RegistrationOptions {
   std::string origin;  // "https://example.com"
   std::string rp_id;
   std::optional<std::string> rp_name;
-  UserEntity user;
+  ctap::UserEntity user;
   Bytes challenge;
-  std::vector<int64_t> algorithms{kAlgEs256, kAlgRs256};
+  std::vector<int64_t> algorithms{ctap::kAlgEs256, ctap::kAlgRs256};
   std::vector<Bytes> exclude_credentials;
   std::string user_verification = "preferred";  // required | preferred | discouraged
   std::string resident_key = "required";        // required | preferred | discouraged
@@ -59,14 +59,14 @@ struct AuthenticationOptions {
 struct PreparedRegistration {
   RegistrationOptions options;
   std::string client_data_json;
-  MakeCredentialRequest request;
+  ctap::MakeCredentialRequest request;
   Bytes ctap_request() const;  // 0x01 ‖ CBOR: what goes after the hybrid frame's 0x01 type byte
 };
 
 struct PreparedAuthentication {
   AuthenticationOptions options;
   std::string client_data_json;
-  GetAssertionRequest request;
+  ctap::GetAssertionRequest request;
   Bytes ctap_request() const;  // 0x02 ‖ CBOR
 };
 
@@ -74,9 +74,9 @@ struct PreparedAuthentication {
 // be asked for. Errors: an RP ID that does not belong to the origin, an empty challenge,
 // user verification required from a phone that cannot do it, no ES256 among algorithms.
 Result<PreparedRegistration> prepare_registration(const RegistrationOptions& options,
-                                                  const GetInfoResponse* info = nullptr);
+                                                  const ctap::GetInfoResponse* info = nullptr);
 Result<PreparedAuthentication> prepare_authentication(const AuthenticationOptions& options,
-                                                      const GetInfoResponse* info = nullptr);
+                                                      const ctap::GetInfoResponse* info = nullptr);
 
 // `ctap_response` = status ‖ CBOR as the phone sent it. A non-zero status is an Error whose
 // code is the CTAP status and whose message says what it means for the person.
@@ -86,4 +86,4 @@ Result<nlohmann::json> finish_authentication(const PreparedAuthentication& prepa
 // "the phone has no passkey for this site" etc., for CTAP statuses a person may meet.
 std::string explain_ctap_status(uint8_t status);
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn

@@ -2,13 +2,14 @@
 
 #include "crypto/primitives.h"
 #include "ctap/authenticator.h"
-#include "ctap/client_data.h"
 #include "ctap/cose_key.h"
-#include "ctap/webauthn_client.h"
 #include "tests/ctap/test_util.h"
+#include "webauthn/client_data.h"
+#include "webauthn/webauthn_client.h"
 
 using namespace hybrid;
 using namespace hybrid::ctap;
+using namespace hybrid::webauthn;
 using nlohmann::json;
 
 TEST_CASE("ctap client: clientDataJSON is serialised as WebAuthn's CCDToString does") {

@@ -1,15 +1,15 @@
-#include "ctap/webauthn_client.h"
+#include "webauthn/webauthn_client.h"
 
 #include <fmt/format.h>
 
 #include "crypto/primitives.h"
 #include "ctap/attestation.h"
 #include "ctap/auth_data.h"
-#include "ctap/client_data.h"
 #include "ctap/commands.h"
 #include "ctap/cose_key.h"
+#include "webauthn/client_data.h"
 
-namespace hybrid::ctap {
+namespace hybrid::webauthn {
 namespace {
 
 using json = nlohmann::json;
@@ -65,32 +65,32 @@ Result<std::vector<Bytes>> descriptor_ids(const json& j, const char* name) {
   return out;
 }
 
-PrfSalts salts_of(const PrfInputs& in) {
-  PrfSalts s;
-  s.first = webauthn_prf_salt(in.first);
-  if (in.second) s.second = webauthn_prf_salt(*in.second);
+ctap::PrfSalts salts_of(const PrfInputs& in) {
+  ctap::PrfSalts s;
+  s.first = ctap::webauthn_prf_salt(in.first);
+  if (in.second) s.second = ctap::webauthn_prf_salt(*in.second);
   return s;
 }
 
 Result<ByteView> ok_payload(ByteView ctap_response) {
   if (ctap_response.empty()) return make_error("the phone sent an empty CTAP response");
   if (ctap_response[0] != 0x00) {
-    return Error{static_cast<StatusCode>(ctap_response[0]), explain_ctap_status(ctap_response[0])};
+    return Error{static_cast<ctap::StatusCode>(ctap_response[0]), explain_ctap_status(ctap_response[0])};
   }
   return ctap_response.subspan(1);
 }
 
-json prf_results_json(const PrfResults& r) {
+json prf_results_json(const ctap::PrfResults& r) {
   json out = {{"first", base64url_encode(r.first)}};
   if (r.second) out["second"] = base64url_encode(*r.second);
   return out;
 }
 
-std::optional<PrfOutput> prf_output(const std::optional<cbor::Map>& unsigned_outputs) {
+std::optional<ctap::PrfOutput> prf_output(const std::optional<cbor::Map>& unsigned_outputs) {
   if (!unsigned_outputs) return std::nullopt;
-  const cbor::Value* v = unsigned_outputs->find(std::string_view(kExtPrf));
+  const cbor::Value* v = unsigned_outputs->find(std::string_view(ctap::kExtPrf));
   if (!v) return std::nullopt;
-  auto out = PrfOutput::from_cbor(*v);
+  auto out = ctap::PrfOutput::from_cbor(*v);
   if (!out.ok()) return std::nullopt;
   return std::move(out).value();
 }
@@ -99,18 +99,18 @@ std::optional<PrfOutput> prf_output(const std::optional<cbor::Map>& unsigned_out
 
 std::string explain_ctap_status(uint8_t status) {
   std::string what;
-  switch (static_cast<StatusCode>(status)) {
-    case StatusCode::no_credentials: what = "the phone has no passkey for this site"; break;
-    case StatusCode::credential_excluded: what = "the phone already holds a passkey for this account"; break;
-    case StatusCode::operation_denied: what = "the request was declined on the phone"; break;
-    case StatusCode::user_action_timeout:
-    case StatusCode::action_timeout: what = "nobody answered on the phone in time"; break;
-    case StatusCode::unsupported_algorithm: what = "the phone supports none of the site's key algorithms"; break;
-    case StatusCode::keepalive_cancel: what = "the request was cancelled"; break;
-    case StatusCode::key_store_full: what = "the phone could not store the passkey"; break;
+  switch (static_cast<ctap::StatusCode>(status)) {
+    case ctap::StatusCode::no_credentials: what = "the phone has no passkey for this site"; break;
+    case ctap::StatusCode::credential_excluded: what = "the phone already holds a passkey for this account"; break;
+    case ctap::StatusCode::operation_denied: what = "the request was declined on the phone"; break;
+    case ctap::StatusCode::user_action_timeout:
+    case ctap::StatusCode::action_timeout: what = "nobody answered on the phone in time"; break;
+    case ctap::StatusCode::unsupported_algorithm: what = "the phone supports none of the site's key algorithms"; break;
+    case ctap::StatusCode::keepalive_cancel: what = "the request was cancelled"; break;
+    case ctap::StatusCode::key_store_full: what = "the phone could not store the passkey"; break;
     default: what = "the phone refused the request"; break;
   }
-  return fmt::format("{} ({})", what, status_description(status));
+  return fmt::format("{} ({})", what, ctap::status_description(status));
 }
 
 Result<RegistrationOptions> RegistrationOptions::from_json(const nlohmann::json& options, std::string origin) {
@@ -207,24 +207,24 @@ Result<AuthenticationOptions> AuthenticationOptions::from_json(const nlohmann::j
 }
 
 Bytes PreparedRegistration::ctap_request() const {
-  return concat(Bytes{static_cast<uint8_t>(Command::make_credential)}, request.encode());
+  return concat(Bytes{static_cast<uint8_t>(ctap::Command::make_credential)}, request.encode());
 }
 
 Bytes PreparedAuthentication::ctap_request() const {
-  return concat(Bytes{static_cast<uint8_t>(Command::get_assertion)}, request.encode());
+  return concat(Bytes{static_cast<uint8_t>(ctap::Command::get_assertion)}, request.encode());
 }
 
-Result<PreparedRegistration> prepare_registration(const RegistrationOptions& o, const GetInfoResponse* info) {
+Result<PreparedRegistration> prepare_registration(const RegistrationOptions& o, const ctap::GetInfoResponse* info) {
   if (!rp_id_matches_origin(o.rp_id, o.origin)) {
     return make_error(fmt::format("the RP ID '{}' does not belong to the origin '{}'", o.rp_id, o.origin));
   }
   if (o.challenge.size() < 16) return make_error(fmt::format("the challenge is {} bytes; at least 16 are needed", o.challenge.size()));
-  if (o.user.id.empty() || o.user.id.size() > kMaxUserIdLength) {
+  if (o.user.id.empty() || o.user.id.size() > ctap::kMaxUserIdLength) {
     return make_error(fmt::format("the user handle must be 1 to 64 bytes, got {}", o.user.id.size()));
   }
   HYBRID_TRY_STATUS(check_requirement(o.user_verification, "userVerification"));
   HYBRID_TRY_STATUS(check_requirement(o.resident_key, "residentKey"));
-  if (std::find(o.algorithms.begin(), o.algorithms.end(), kAlgEs256) == o.algorithms.end()) {
+  if (std::find(o.algorithms.begin(), o.algorithms.end(), ctap::kAlgEs256) == o.algorithms.end()) {
     return make_error("the site accepts no ES256 (-7) key, the only kind phones make here");
   }
   const bool phone_uv = !info || info->option("uv");
@@ -235,23 +235,23 @@ Result<PreparedRegistration> prepare_registration(const RegistrationOptions& o, 
   PreparedRegistration p;
   p.options = o;
   p.client_data_json = client_data_json(kTypeCreate, o.challenge, o.origin);
-  MakeCredentialRequest& r = p.request;
+  ctap::MakeCredentialRequest& r = p.request;
   r.client_data_hash = crypto::sha256(as_bytes(p.client_data_json));
-  r.rp = RpEntity{o.rp_id, o.rp_name};
+  r.rp = ctap::RpEntity{o.rp_id, o.rp_name};
   r.user = o.user;
-  for (int64_t alg : o.algorithms) r.pub_key_cred_params.push_back(CredentialParameter{std::string(kPublicKeyType), alg});
-  for (const auto& id : o.exclude_credentials) r.exclude_list.push_back(CredentialDescriptor{std::string(kPublicKeyType), id, std::nullopt});
+  for (int64_t alg : o.algorithms) r.pub_key_cred_params.push_back(ctap::CredentialParameter{std::string(ctap::kPublicKeyType), alg});
+  for (const auto& id : o.exclude_credentials) r.exclude_list.push_back(ctap::CredentialDescriptor{std::string(ctap::kPublicKeyType), id, std::nullopt});
   if (o.resident_key == "required" || (o.resident_key == "preferred" && phone_rk)) r.rk = true;
   if (o.user_verification == "required" || (o.user_verification == "preferred" && phone_uv)) r.uv = true;
-  if (o.prf && (!info || info->has_extension(kExtPrf))) {
-    PrfRequest prf;
+  if (o.prf && (!info || info->has_extension(ctap::kExtPrf))) {
+    ctap::PrfRequest prf;
     if (o.prf_eval) prf.eval = salts_of(*o.prf_eval);
     r.prf = std::move(prf);
   }
   return p;
 }
 
-Result<PreparedAuthentication> prepare_authentication(const AuthenticationOptions& o, const GetInfoResponse* info) {
+Result<PreparedAuthentication> prepare_authentication(const AuthenticationOptions& o, const ctap::GetInfoResponse* info) {
   if (!rp_id_matches_origin(o.rp_id, o.origin)) {
     return make_error(fmt::format("the RP ID '{}' does not belong to the origin '{}'", o.rp_id, o.origin));
   }
@@ -263,13 +263,13 @@ Result<PreparedAuthentication> prepare_authentication(const AuthenticationOption
   PreparedAuthentication p;
   p.options = o;
   p.client_data_json = client_data_json(kTypeGet, o.challenge, o.origin);
-  GetAssertionRequest& r = p.request;
+  ctap::GetAssertionRequest& r = p.request;
   r.rp_id = o.rp_id;
   r.client_data_hash = crypto::sha256(as_bytes(p.client_data_json));
-  for (const auto& id : o.allow_credentials) r.allow_list.push_back(CredentialDescriptor{std::string(kPublicKeyType), id, std::nullopt});
+  for (const auto& id : o.allow_credentials) r.allow_list.push_back(ctap::CredentialDescriptor{std::string(ctap::kPublicKeyType), id, std::nullopt});
   if (o.user_verification == "required" || (o.user_verification == "preferred" && phone_uv)) r.uv = true;
-  if ((o.prf_eval || !o.prf_eval_by_credential.empty()) && (!info || info->has_extension(kExtPrf))) {
-    PrfRequest prf;
+  if ((o.prf_eval || !o.prf_eval_by_credential.empty()) && (!info || info->has_extension(ctap::kExtPrf))) {
+    ctap::PrfRequest prf;
     if (o.prf_eval) prf.eval = salts_of(*o.prf_eval);
     for (const auto& [id, in] : o.prf_eval_by_credential) prf.eval_by_credential.emplace_back(id, salts_of(in));
     r.prf = std::move(prf);
@@ -279,20 +279,20 @@ Result<PreparedAuthentication> prepare_authentication(const AuthenticationOption
 
 Result<nlohmann::json> finish_registration(const PreparedRegistration& prepared, ByteView ctap_response) {
   HYBRID_TRY(ByteView payload, ok_payload(ctap_response));
-  auto decoded = MakeCredentialResponse::decode(payload);
+  auto decoded = ctap::MakeCredentialResponse::decode(payload);
   if (!decoded.ok()) return decoded.error().with_context("the phone's makeCredential response");
-  MakeCredentialResponse resp = std::move(decoded).value();
-  auto ad = AuthenticatorData::parse(resp.auth_data);
+  ctap::MakeCredentialResponse resp = std::move(decoded).value();
+  auto ad = ctap::AuthenticatorData::parse(resp.auth_data);
   if (!ad.ok()) return ad.error().with_context("the phone's makeCredential response");
   if (!ad->attested) return make_error("the phone's makeCredential response has no attested credential data");
-  if (ad->rp_id_hash != rp_id_hash(prepared.options.rp_id)) return make_error("the phone answered for another RP ID");
-  auto key = p256_from_cose_key_bytes(ad->attested->public_key_cose);
+  if (ad->rp_id_hash != ctap::rp_id_hash(prepared.options.rp_id)) return make_error("the phone answered for another RP ID");
+  auto key = ctap::p256_from_cose_key_bytes(ad->attested->public_key_cose);
   if (!key.ok()) return key.error().with_context("the phone's credential public key");
   // Attestation conveyance "none": the client replaces the statement (WebAuthn §5.1.3
   // step 22), keeping the authenticator data (and its AAGUID) as signed.
-  if (prepared.options.attestation == "none" && resp.fmt != kFmtNone) {
-    resp.fmt = std::string(kFmtNone);
-    resp.att_stmt = none_statement();
+  if (prepared.options.attestation == "none" && resp.fmt != ctap::kFmtNone) {
+    resp.fmt = std::string(ctap::kFmtNone);
+    resp.att_stmt = ctap::none_statement();
   }
   const Bytes& id = ad->attested->credential_id;
   json ext = json::object();
@@ -312,8 +312,8 @@ Result<nlohmann::json> finish_registration(const PreparedRegistration& prepared,
       {"clientDataJSON", base64url_encode(as_bytes(prepared.client_data_json))},
       {"attestationObject", base64url_encode(resp.attestation_object())},
       {"authenticatorData", base64url_encode(resp.auth_data)},
-      {"publicKey", base64url_encode(p256_spki_der(*key))},
-      {"publicKeyAlgorithm", kAlgEs256},
+      {"publicKey", base64url_encode(ctap::p256_spki_der(*key))},
+      {"publicKeyAlgorithm", ctap::kAlgEs256},
       {"transports", json::array({"hybrid"})},
   };
   out["clientExtensionResults"] = ext;
@@ -322,12 +322,12 @@ Result<nlohmann::json> finish_registration(const PreparedRegistration& prepared,
 
 Result<nlohmann::json> finish_authentication(const PreparedAuthentication& prepared, ByteView ctap_response) {
   HYBRID_TRY(ByteView payload, ok_payload(ctap_response));
-  auto decoded = GetAssertionResponse::decode(payload);
+  auto decoded = ctap::GetAssertionResponse::decode(payload);
   if (!decoded.ok()) return decoded.error().with_context("the phone's getAssertion response");
-  const GetAssertionResponse& resp = *decoded;
-  auto ad = AuthenticatorData::parse(resp.auth_data);
+  const ctap::GetAssertionResponse& resp = *decoded;
+  auto ad = ctap::AuthenticatorData::parse(resp.auth_data);
   if (!ad.ok()) return ad.error().with_context("the phone's getAssertion response");
-  if (ad->rp_id_hash != rp_id_hash(prepared.options.rp_id)) return make_error("the phone answered for another RP ID");
+  if (ad->rp_id_hash != ctap::rp_id_hash(prepared.options.rp_id)) return make_error("the phone answered for another RP ID");
   Bytes id;
   if (resp.credential) {
     id = resp.credential->id;
@@ -362,4 +362,4 @@ Result<nlohmann::json> finish_authentication(const PreparedAuthentication& prepa
   return out;
 }
 
-}  // namespace hybrid::ctap
+}  // namespace hybrid::webauthn
