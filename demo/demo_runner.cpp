@@ -30,7 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-constexpr std::string_view kStage = "demo";
 
 // The demo's software phones: one store each, so that each one holds only its owner's
 // passkeys (a discoverable sign-in then offers exactly that one).
