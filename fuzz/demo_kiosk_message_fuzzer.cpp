@@ -14,16 +14,13 @@
 #include <memory>
 
 #include "demo/default_policy.h"
+#include "fuzz/invariant.h"
 
 using namespace hybrid;
 using namespace hybrid::demo;
+using hybrid::fuzz::violated;
 
 namespace {
-
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
 
 // A channel that never reaches a phone: the kiosk's worker is not running anyway.
 class NoPhone : public PhoneChannel {

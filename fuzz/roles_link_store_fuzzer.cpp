@@ -14,17 +14,14 @@
 #include <string>
 
 #include "crypto/p256.h"
+#include "fuzz/invariant.h"
 #include "roles/link_store.h"
 
 using namespace hybrid;
 using namespace hybrid::roles;
+using hybrid::fuzz::violated;
 
 namespace {
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
-
 // Leaked on purpose: the atexit handler that removes the directory runs after static
 // destructors registered later, so the names must not be statics with destructors.
 const std::string* g_scratch_dir = nullptr;

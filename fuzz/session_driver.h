@@ -29,6 +29,7 @@
 
 #include "crypto/p256.h"
 #include "crypto/primitives.h"
+#include "fuzz/invariant.h"
 #include "hybrid/advert.h"
 #include "hybrid/authenticator_session.h"
 #include "hybrid/client_payload.h"
@@ -42,12 +43,6 @@
 #include "qr/payload.h"
 
 namespace hybrid::fuzz {
-
-// Stops the run with a message naming the broken invariant (libFuzzer saves the input).
-[[noreturn]] inline void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
 
 inline Bytes derived_bytes(ByteView seed, std::string_view label, size_t n) {
   return crypto::hkdf_sha256(seed, {}, as_bytes(label), n);

@@ -8,16 +8,11 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz/invariant.h"
 #include "tunnel/url.h"
 
 using namespace hybrid::tunnel;
-
-namespace {
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
-}  // namespace
+using hybrid::fuzz::violated;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

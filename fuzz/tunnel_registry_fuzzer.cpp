@@ -16,18 +16,15 @@
 #include <set>
 #include <vector>
 
+#include "fuzz/invariant.h"
 #include "tunnel/push_message.h"
 #include "tunnel/registry.h"
 
 using namespace hybrid;
 using namespace hybrid::tunnel;
+using hybrid::fuzz::violated;
 
 namespace {
-
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
 
 enum class Side { initiator, joiner, listener };
 

@@ -12,19 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "ctap/credential_store.h"
+#include "fuzz/invariant.h"
 #include "webauthn/passkey_policy.h"
 #include "webauthn/verifier.h"
 
 using namespace hybrid::ctap;
 using namespace hybrid::webauthn;
 using nlohmann::json;
-
-namespace {
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
-}  // namespace
+using hybrid::fuzz::violated;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

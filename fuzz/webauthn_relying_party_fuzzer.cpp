@@ -18,6 +18,7 @@
 #include "crypto/primitives.h"
 #include "ctap/attestation.h"
 #include "ctap/auth_data.h"
+#include "fuzz/invariant.h"
 #include "webauthn/client_data.h"
 #include "ctap/cose_key.h"
 #include "ctap/make_credential.h"
@@ -27,13 +28,9 @@ using namespace hybrid;
 using namespace hybrid::ctap;
 using namespace hybrid::webauthn;
 using nlohmann::json;
+using hybrid::fuzz::violated;
 
 namespace {
-
-[[noreturn]] void violated(const char* what) {
-  fprintf(stderr, "invariant violated: %s\n", what);
-  abort();
-}
 
 constexpr std::string_view kRpId = "example.com";
 constexpr std::string_view kOrigin = "https://example.com";
