@@ -25,6 +25,7 @@
 #include "roles/client_transaction.h"
 #include "roles/linked_then_qr.h"
 #include "tunnel/client.h"
+#include "tests/support/running_tunnel_server.h"
 #include "tunnel/server.h"
 
 using namespace hybrid;
@@ -36,19 +37,7 @@ namespace {
 
 constexpr auto kPrompt = 3s;  // "promptly": a stop ends any stage well within this
 
-struct Server {
-  std::unique_ptr<tunnel::TunnelServer> server;
-  Server() {
-    tunnel::ServerConfig c;
-    auto s = tunnel::TunnelServer::create(c);
-    REQUIRE(s.ok());
-    server = std::move(*s);
-    server->start();
-  }
-  ~Server() {
-    server->stop();
-    server->join();
-  }
+struct Server : test::RunningTunnelServer {
   std::string url() const { return server->url(); }
 };
 

@@ -5,6 +5,7 @@
 
 #include "hybrid/constants.h"
 #include "support.h"
+#include "tests/support/running_tunnel_server.h"
 #include "tunnel/client.h"
 #include "tunnel/path.h"
 #include "tunnel/push_message.h"
@@ -19,24 +20,19 @@ namespace {
 
 const RoutingId kRouting = *RoutingId::from_hex("2A0000", "r");
 
-struct Server {
-  std::unique_ptr<TunnelServer> server;
-  explicit Server(ServerLimits limits = {}, std::string cert = "", std::string key = "", bool trust_xff = false) {
-    ServerConfig c;
-    c.trust_forwarded_for = trust_xff;
-    c.routing_id = kRouting;
-    c.limits = limits;
-    c.tls_cert_file = std::move(cert);
-    c.tls_key_file = std::move(key);
-    auto s = TunnelServer::create(c);
-    REQUIRE(s.ok());
-    server = std::move(*s);
-    server->start();
-  }
-  ~Server() {
-    server->stop();
-    server->join();
-  }
+ServerConfig server_config(ServerLimits limits, std::string cert, std::string key, bool trust_xff) {
+  ServerConfig c;
+  c.trust_forwarded_for = trust_xff;
+  c.routing_id = kRouting;
+  c.limits = limits;
+  c.tls_cert_file = std::move(cert);
+  c.tls_key_file = std::move(key);
+  return c;
+}
+
+struct Server : hybrid::test::RunningTunnelServer {
+  explicit Server(ServerLimits limits = {}, std::string cert = "", std::string key = "", bool trust_xff = false)
+      : RunningTunnelServer(server_config(limits, std::move(cert), std::move(key), trust_xff)) {}
   std::string url(const std::string& path) const { return server->url() + path; }
   uint16_t port() const { return server->port(); }
 };
