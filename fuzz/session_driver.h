@@ -311,7 +311,13 @@ class SessionDriver {
       for (const auto& m : out.to_send) {
         auto p = crypter.decrypt(m);
         if (!p) violated("a client message did not decrypt with the phone's keys");
-        if (!parse_frame(*p)) violated("a client message is not a valid frame");
+        // Revision 0 (§9.3) has no framing: the plaintext is the CTAP command itself.
+        const auto& post = client.post_handshake();
+        if (post && post->revision == 0) {
+          if (p->empty()) violated("a revision-0 client message is empty");
+        } else if (!parse_frame(*p)) {
+          violated("a client message is not a valid frame");
+        }
       }
     };
     bool first = true;
