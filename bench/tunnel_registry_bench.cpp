@@ -1,9 +1,14 @@
 // The tunnel registry alone (no sockets): how fast the sans-I/O core admits, pairs, relays
 // and forgets tunnels, next to a bare hash-map insert/erase of the same ids as a baseline.
 // Shows how much of a node's per-tunnel cost is the state machine and how much is lws.
+// The two memory benchmarks report the heap bytes one idle push registration and one
+// pending tunnel hold (glibc's mallinfo2), the figures behind max_push_registrations and
+// max_pending_per_ip: a node's worst-case memory is roughly their product.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstring>
+#include <string>
 #include <unordered_map>
 
 #include "tunnel/registry.h"
@@ -60,6 +65,65 @@ void BM_BaselineHashMapInsertErase(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_BaselineHashMapInsertErase);
+
+size_t heap_in_use() { return mallinfo2().uordblks; }
+
+ServerLimits roomy_limits() {
+  ServerLimits l;
+  l.max_pending_per_ip = 1u << 30;
+  l.max_connections = 1u << 30;
+  l.max_connections_per_ip = 1u << 30;
+  l.max_push_registrations = 1u << 30;
+  l.max_push_registrations_per_ip = 1u << 30;
+  return l;
+}
+
+constexpr int kHeld = 20000;
+
+// A phone registers its contact id on /cable/push/<id> and goes away: what the node keeps
+// until the registration's lifetime ends (its secret hash, owner, an empty push queue).
+void BM_MemoryPerPushRegistration(benchmark::State& state) {
+  double per = 0;
+  for (auto _ : state) {
+    size_t before = heap_in_use();
+    {
+      Registry reg(*RoutingId::from_hex("2A0000", "r"), roomy_limits());
+      auto now = TimePoint{} + std::chrono::hours(1);
+      for (int i = 0; i < kHeld; ++i) {
+        Bytes contact(16, 0);
+        std::memcpy(contact.data(), &i, sizeof i);
+        UpgradeRequest up{PushRequest{contact}, "10.0.0.1", {}, false, "secret-secret-secret"};
+        if (!reg.admit(static_cast<ConnId>(i + 1), up, now).ok()) state.SkipWithError("push refused");
+        reg.on_closed(static_cast<ConnId>(i + 1), true, now);
+      }
+      benchmark::DoNotOptimize(reg.take_actions());
+      if (reg.gauges().push_registrations != kHeld) state.SkipWithError("registrations not kept");
+      per = static_cast<double>(heap_in_use() - before) / kHeld;
+    }
+  }
+  state.counters["heap_bytes_each"] = per;
+}
+BENCHMARK(BM_MemoryPerPushRegistration)->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// The baseline: a tunnel opened by /new whose second side has not come yet.
+void BM_MemoryPerPendingTunnel(benchmark::State& state) {
+  double per = 0;
+  for (auto _ : state) {
+    size_t before = heap_in_use();
+    {
+      Registry reg(*RoutingId::from_hex("2A0000", "r"), roomy_limits());
+      auto now = TimePoint{} + std::chrono::hours(1);
+      for (int i = 0; i < kHeld; ++i) {
+        UpgradeRequest up{NewTunnelRequest{id_of(static_cast<uint64_t>(i) + 1)}, "10.0.0.1", {}, false, {}};
+        if (!reg.admit(static_cast<ConnId>(i + 1), up, now).ok()) state.SkipWithError("tunnel refused");
+      }
+      if (reg.gauges().pending_tunnels != kHeld) state.SkipWithError("tunnels not kept");
+      per = static_cast<double>(heap_in_use() - before) / kHeld;
+    }
+  }
+  state.counters["heap_bytes_each"] = per;
+}
+BENCHMARK(BM_MemoryPerPendingTunnel)->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <map>
 #include <optional>
@@ -198,7 +197,8 @@ class Registry {
   struct Registration {
     crypto::Sha256Digest secret_hash{};
     ConnId listener = 0;
-    std::deque<std::pair<TunnelId, Bytes>> queued;  // pushes while the phone is away
+    // Pushes while the phone is away; a list for the same reason as Tunnel::queued.
+    std::list<std::pair<TunnelId, Bytes>> queued;
     std::string owner_ip;  // the address that last registered or renewed it (if it had room)
     TimePoint last_seen;   // last connect or keepalive of its phone
   };
