@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "ble/discovery_filter.h"
 #include "ble/sdbus.h"
+#include "ble/virtual_air_faults.h"
 
 namespace hybrid::ble {
 
@@ -29,25 +30,6 @@ constexpr const char* kAdapterIface = "org.bluez.Adapter1";
 constexpr const char* kDeviceIface = "org.bluez.Device1";
 constexpr const char* kAdvManagerIface = "org.bluez.LEAdvertisingManager1";
 constexpr const char* kAdvertisementIface = "org.bluez.LEAdvertisement1";
-
-// BlueZ's messages for its errors (src/error.c), used when a knob gives none.
-std::string default_message(const std::string& name) {
-  static const std::map<std::string, std::string> m = {
-      {"org.bluez.Error.NotReady", "Resource Not Ready"},
-      {"org.bluez.Error.InProgress", "Operation already in progress"},
-      {"org.bluez.Error.Failed", "Operation failed"},
-      {"org.bluez.Error.NotAuthorized", "Operation Not Authorized"},
-      {"org.bluez.Error.NotPermitted", "Operation Not Permitted"},
-      {"org.bluez.Error.Blocked", "Blocked through rfkill"},
-      {"org.bluez.Error.InvalidArguments", "Invalid arguments in method call"},
-      {"org.bluez.Error.AlreadyExists", "Already Exists"},
-      {"org.bluez.Error.DoesNotExist", "Does Not Exist"},
-      {"org.bluez.Error.NotSupported", "Operation is not supported"},
-      {"org.freedesktop.DBus.Error.AccessDenied", "Rejected send message (virtual air knob)"},
-  };
-  auto it = m.find(name);
-  return it == m.end() ? "virtual air: simulated failure" : it->second;
-}
 
 // "0000fff9-0000-1000-8000-00805f9b34fb" → 2; any other 128-bit UUID → 16 (bytes on air).
 size_t uuid_air_size(const std::string& uuid) {
@@ -68,22 +50,9 @@ std::string random_address(std::mt19937& rng) {
 
 }  // namespace
 
-Status add_method_error(VirtualAirOptions& options, const std::string& spec) {
-  auto eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 >= spec.size()) {
-    return make_error("--fail wants METHOD=ERROR, e.g. StartDiscovery=org.bluez.Error.InProgress; got \"" + spec +
-                      "\"");
-  }
-  std::string error = spec.substr(eq + 1);
-  if (error.find('.') == std::string::npos) {
-    return make_error("--fail: \"" + error + "\" is not a D-Bus error name (e.g. org.bluez.Error.NotReady)");
-  }
-  options.method_errors[spec.substr(0, eq)] = error;
-  return {};
-}
-
 struct VirtualAir::Impl {
   VirtualAirOptions opt;
+  FaultTable faults{{}};
   BusPtr bus;
   std::string adapter_path;
   std::vector<SlotPtr> slots;
@@ -658,26 +627,16 @@ struct VirtualAir::Impl {
   // Answers configured method calls with an error before they reach their handler.
   static int on_filter(sd_bus_message* m, void* ud, sd_bus_error*) {
     auto* self = static_cast<Impl*>(ud);
-    if (self->opt.method_errors.empty()) return 0;
+    if (self->faults.empty()) return 0;
     uint8_t type = 0;
     if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL) return 0;
     const char* member = sd_bus_message_get_member(m);
     const char* iface = sd_bus_message_get_interface(m);
     if (!member) return 0;
-    std::string short_iface = iface ? iface : "";
-    if (auto dot = short_iface.rfind('.'); dot != std::string::npos) short_iface = short_iface.substr(dot + 1);
-    auto it = self->opt.method_errors.find(member);
-    if (it == self->opt.method_errors.end()) it = self->opt.method_errors.find(short_iface + "." + member);
-    if (it == self->opt.method_errors.end()) return 0;
-    std::string name = it->second, message;
-    if (auto colon = name.find(':'); colon != std::string::npos) {
-      message = name.substr(colon + 1);
-      name = name.substr(0, colon);
-    } else {
-      message = default_message(name);
-    }
-    log::info("virtual-air", "answering {} with {} (knob)", member, name);
-    reply_error(m, name, message);
+    auto error = self->faults.error_for(iface ? iface : "", member);
+    if (!error) return 0;
+    log::info("virtual-air", "answering {} with {} (knob)", member, error->name);
+    reply_error(m, error->name, error->message);
     return 1;
   }
 
@@ -855,6 +814,7 @@ VirtualAir::~VirtualAir() = default;
 Result<std::unique_ptr<VirtualAir>> VirtualAir::create(const std::string& bus_address, VirtualAirOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
+  impl->faults = FaultTable(impl->opt.method_errors);
   if (impl->opt.rfkill_blocked) impl->opt.powered = false;
   impl->powered = impl->opt.powered;
   impl->adapter_path = "/org/bluez/" + impl->opt.adapter;
