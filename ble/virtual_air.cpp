@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "base/log.h"
+#include "ble/bluez_names.h"
 #include "ble/discovery_filter.h"
 #include "ble/sdbus.h"
 #include "ble/virtual_air_faults.h"
@@ -25,11 +26,6 @@ using sdbus::Clock;
 using sdbus::MessagePtr;
 using sdbus::ServiceDataMap;
 using sdbus::SlotPtr;
-
-constexpr const char* kAdapterIface = "org.bluez.Adapter1";
-constexpr const char* kDeviceIface = "org.bluez.Device1";
-constexpr const char* kAdvManagerIface = "org.bluez.LEAdvertisingManager1";
-constexpr const char* kAdvertisementIface = "org.bluez.LEAdvertisement1";
 
 // "0000fff9-0000-1000-8000-00805f9b34fb" → 2; any other 128-bit UUID → 16 (bytes on air).
 size_t uuid_air_size(const std::string& uuid) {
@@ -471,7 +467,7 @@ struct VirtualAir::Impl {
     p->owner = sender;
     p->path = path;
     p->call.reset(sd_bus_message_ref(m));
-    auto get_all = sdbus::new_method_call(self->bus.get(), sender.c_str(), path, "org.freedesktop.DBus.Properties",
+    auto get_all = sdbus::new_method_call(self->bus.get(), sender.c_str(), path, kPropertiesIface,
                                           "GetAll");
     sd_bus_message_append(get_all.get(), "s", kAdvertisementIface);
     sd_bus_slot* slot = nullptr;
@@ -846,7 +842,7 @@ Result<std::unique_ptr<VirtualAir>> VirtualAir::create(const std::string& bus_ad
                                             "org.freedesktop.DBus", "NameOwnerChanged", &Impl::on_name_owner_changed,
                                             impl.get()),
                         slot, "watch clients leaving the bus"));
-  int r = sd_bus_request_name(bus, "org.bluez", 0);
+  int r = sd_bus_request_name(bus, kBluez, 0);
   if (r == -EEXIST || r == -EALREADY) {
     return make_error("virtual air: org.bluez is already owned on " + sdbus::describe_bus(bus_address) +
                       " (a real bluetoothd or another virtual air); use a private bus");
