@@ -10,13 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "ble/bluez_names.h"
 #include "ble/sdbus.h"
 
 namespace hybrid::ble {
-
-inline constexpr const char* kAdapterIface = "org.bluez.Adapter1";
-inline constexpr const char* kDeviceIface = "org.bluez.Device1";
-inline constexpr const char* kAdvManagerIface = "org.bluez.LEAdvertisingManager1";
 
 struct AdapterInfo {
   std::string path;

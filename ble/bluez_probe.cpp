@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "ble/bluez_errors.h"
+#include "ble/bluez_names.h"
 #include "ble/bluez_objects.h"
 #include "ble/bluez_radio.h"
 #include "ble/sdbus.h"
@@ -13,9 +14,6 @@
 
 namespace hybrid::ble {
 namespace {
-
-constexpr const char* kBluez = "org.bluez";
-
 
 // Calls and waits; a broken connection is reported as an error reply of our own naming.
 ProbedCall run(sd_bus* bus, sdbus::MessagePtr msg, std::chrono::milliseconds timeout, sdbus::MessagePtr* reply_out) {
@@ -70,7 +68,7 @@ BluezProbe probe_bluez(const BluezProbeOptions& o) {
   if (!p.bluez_running) return p;
 
   {
-    auto m = sdbus::new_method_call(b, kBluez, "/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+    auto m = sdbus::new_method_call(b, kBluez, "/", kObjectManagerIface, "GetManagedObjects");
     sdbus::MessagePtr reply;
     auto c = run(b, std::move(m), o.call_timeout, &reply);
     if (c.error) {

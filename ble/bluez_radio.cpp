@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "ble/bluez_errors.h"
+#include "ble/bluez_names.h"
 #include "ble/bluez_objects.h"
 #include "ble/sdbus.h"
 #include "ble/rfkill.h"
@@ -28,11 +29,6 @@ using sdbus::BusPtr;
 using sdbus::Clock;
 using sdbus::MessagePtr;
 using sdbus::SlotPtr;
-
-constexpr const char* kBluez = "org.bluez";
-constexpr const char* kAdvertisementIface = "org.bluez.LEAdvertisement1";
-constexpr const char* kObjectManagerIface = "org.freedesktop.DBus.ObjectManager";
-constexpr const char* kPropertiesIface = "org.freedesktop.DBus.Properties";
 
 std::string adapter_path_for(const std::string& wanted) {
   if (wanted.empty() || wanted[0] == '/') return wanted;

@@ -17,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "ble/dbus_error.h"
 
 namespace hybrid::ble::sdbus {
 
@@ -36,11 +37,7 @@ using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
 using Clock = std::chrono::steady_clock;
 
 // A D-Bus error reply: "org.bluez.Error.NotReady", "Resource Not Ready".
-struct DbusError {
-  std::string name;
-  std::string message;
-  std::string text() const { return message.empty() ? name : name + " (" + message + ")"; }
-};
+using DbusError = ble::DbusError;
 
 // Connects as a bus client. An empty address means the system bus (sd-bus honours
 // $DBUS_SYSTEM_BUS_ADDRESS for it). Fails with a message naming the bus.
