@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -255,19 +257,67 @@ std::atomic<int> g_advert_counter{0};
 
 }  // namespace
 
+// One advertisement and the thread that serves it. The thread owns the advertisement's
+// D-Bus connection from connecting to closing, and no other thread touches the connection
+// or anything made from it: sd-bus objects are not thread-safe, and every message and slot
+// holds a reference on its bus, so even dropping a reply on the caller's thread while this
+// one runs sd_bus_process() races on the bus's reference count (a lost update frees the
+// bus while it is in use and closes its socket twice).
 struct BluezRadio::Advertiser {
-  Connection conn;
+  // Set before the thread starts; read-only afterwards.
+  BluezRadioOptions options;
+  std::string address;
   std::string object_path;
   Bytes data;
-  bool with_uuid = true;
-  ServiceUuid uuid = ServiceUuid::fff9;
-  SlotPtr object_slot;
+  int stop_fd = -1;  // written by stop_advertising() to end the thread
+  // The thread's own.
+  std::string adapter;  // "hci0", once resolved
+  // Set by the thread, read by advertising().
   std::atomic<bool> released{false};
-  int stop_fd = -1;
   std::thread thread;
 
   ~Advertiser() {
     if (stop_fd >= 0) close(stop_fd);
+  }
+
+  // The thread: registers, hands the outcome to await_registration(), serves BlueZ's calls
+  // until stop_fd is written, then unregisters. The connection is closed on the way out,
+  // on this thread.
+  void run() {
+    Connection conn;
+    SlotPtr object_slot;  // destroyed before `conn`
+    bool ok = false;
+    try {
+      Status st = register_object(conn, object_slot);
+      ok = st.ok();
+      report_registration(std::move(st), nullptr);
+    } catch (...) {
+      report_registration(std::nullopt, std::current_exception());
+    }
+    if (!ok) return;
+    serve(conn.bus.get());
+    if (released) return;  // nothing left to unregister
+    try {
+      unregister(conn);
+    } catch (const std::exception& e) {
+      log::warn("ble", "UnregisterAdvertisement not sent: {} (BlueZ also drops it when we disconnect)", e.what());
+    }
+  }
+
+  // Waits until run() has registered or failed to; after a failure (returned, or thrown
+  // as registering threw it) the thread has ended and closed its connection.
+  Status await_registration() {
+    std::optional<Status> status;
+    std::exception_ptr exception;
+    {
+      std::unique_lock lock(registration_mu_);
+      registration_cv_.wait(lock, [&] { return registration_.has_value() || registration_exception_; });
+      status = std::move(registration_);
+      exception = registration_exception_;
+    }
+    if (exception || !status->ok()) thread.join();
+    if (exception) std::rethrow_exception(exception);
+    return std::move(*status);
   }
 
   static int get_type(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*,
@@ -277,27 +327,65 @@ struct BluezRadio::Advertiser {
   static int get_uuids(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud,
                        sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
-    std::string uuid(uuid_string(a->uuid));
-    if (a->with_uuid) return sd_bus_message_append(reply, "as", 1, uuid.c_str());
+    std::string uuid(uuid_string(a->options.advertise_uuid));
+    if (a->options.advertise_service_uuid) return sd_bus_message_append(reply, "as", 1, uuid.c_str());
     return sd_bus_message_append(reply, "as", 0);
   }
   static int get_service_data(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud,
                               sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
-    return sdbus::append_service_data(reply, {{std::string(uuid_string(a->uuid)), a->data}});
+    return sdbus::append_service_data(reply, {{std::string(uuid_string(a->options.advertise_uuid)), a->data}});
   }
   static int on_release(sd_bus_message* m, void* ud, sd_bus_error*) {
     auto* a = static_cast<Advertiser*>(ud);
     a->released = true;
     log::warn("ble", "BlueZ released our advertisement on {} (adapter powered off, removed, or bluetoothd "
-              "stopped); the phone is no longer advertising", a->conn.adapter);
+              "stopped); the phone is no longer advertising", a->adapter);
     return sd_bus_reply_method_return(m, "");
   }
 
   static const sd_bus_vtable kVtable[];
 
-  void serve() {
-    sd_bus* bus = conn.bus.get();
+ private:
+  std::mutex registration_mu_;
+  std::condition_variable registration_cv_;
+  std::optional<Status> registration_;
+  std::exception_ptr registration_exception_;
+
+  void report_registration(std::optional<Status> status, std::exception_ptr exception) {
+    std::lock_guard lock(registration_mu_);
+    registration_ = std::move(status);
+    registration_exception_ = std::move(exception);
+    registration_cv_.notify_all();
+  }
+
+  // Connects, resolves the adapter, exports the LEAdvertisement1 object and registers it.
+  Status register_object(Connection& c, SlotPtr& object_slot) {
+    HYBRID_TRY(c, open_connection(address));
+    Caller caller(c, options.call_timeout, -1, {});
+    HYBRID_TRY_STATUS(resolve_adapter(c, caller, options, is_system_bus(address), true));
+    adapter = c.adapter;
+
+    sd_bus_slot* slot = nullptr;
+    int r = sd_bus_add_object_vtable(c.bus.get(), &slot, object_path.c_str(), kAdvertisementIface, kVtable, this);
+    if (r < 0) {
+      return radio_error(RadioError::dbus_failure,
+                         "could not export the advertisement object: " + sdbus::errno_text(r));
+    }
+    object_slot.reset(slot);
+
+    // BlueZ reads our properties (GetAll) before it answers; sdbus::call serves that.
+    auto m = sdbus::new_method_call(c.bus.get(), kBluez, c.adapter_path.c_str(), kAdvManagerIface,
+                                    "RegisterAdvertisement");
+    r = sd_bus_message_append(m.get(), "oa{sv}", object_path.c_str(), 0);
+    if (r < 0) return radio_error(RadioError::dbus_failure, "could not build RegisterAdvertisement");
+    HYBRID_TRY(MessagePtr ignored, caller.run(std::move(m), "LEAdvertisingManager1.RegisterAdvertisement"));
+    (void)ignored;
+    log::info("ble", "advertising {} bytes of 0xFFF9 service data on {} ({})", data.size(), c.adapter, c.bus_text);
+    return {};
+  }
+
+  void serve(sd_bus* bus) {
     for (;;) {
       int r = sd_bus_process(bus, nullptr);
       if (r < 0) {
@@ -311,6 +399,20 @@ struct BluezRadio::Advertiser {
         return;
       }
       if (*w == sdbus::Wake::wake_fd) return;
+    }
+  }
+
+  void unregister(Connection& c) {
+    Caller caller(c, std::min(options.call_timeout, std::chrono::milliseconds(3000)), -1, {});
+    auto m = sdbus::new_method_call(c.bus.get(), kBluez, c.adapter_path.c_str(), kAdvManagerIface,
+                                    "UnregisterAdvertisement");
+    sd_bus_message_append(m.get(), "o", object_path.c_str());
+    auto r = caller.run(std::move(m), "LEAdvertisingManager1.UnregisterAdvertisement");
+    if (!r) {
+      log::warn("ble", "UnregisterAdvertisement failed: {} (BlueZ also drops it when we disconnect)",
+                r.error().message);
+    } else {
+      log::info("ble", "stopped advertising on {}", c.adapter);
     }
   }
 };
@@ -492,37 +594,15 @@ Status BluezRadio::start_advertising(ByteView service_data) {
   }
   stop_advertising();
   auto adv = std::make_unique<Advertiser>();
+  adv->options = options_;
+  adv->address = address_;
   adv->data = to_bytes(service_data);
-  adv->with_uuid = options_.advertise_service_uuid;
-  adv->uuid = options_.advertise_uuid;
   adv->object_path = "/org/hybrid/advertisement" + std::to_string(g_advert_counter++);
-  HYBRID_TRY(adv->conn, open_connection(address_));
-  Connection& c = adv->conn;
-  Caller caller(c, options_.call_timeout, -1, {});
-  HYBRID_TRY_STATUS(resolve_adapter(c, caller, options_, is_system_bus(address_), true));
-
-  sd_bus_slot* slot = nullptr;
-  int r = sd_bus_add_object_vtable(c.bus.get(), &slot, adv->object_path.c_str(), kAdvertisementIface,
-                                   Advertiser::kVtable, adv.get());
-  if (r < 0) {
-    return radio_error(RadioError::dbus_failure, "could not export the advertisement object: " + sdbus::errno_text(r));
-  }
-  adv->object_slot.reset(slot);
-
-  // BlueZ reads our properties (GetAll) before it answers; sdbus::call serves that.
-  auto m = sdbus::new_method_call(c.bus.get(), kBluez, c.adapter_path.c_str(), kAdvManagerIface,
-                                  "RegisterAdvertisement");
-  r = sd_bus_message_append(m.get(), "oa{sv}", adv->object_path.c_str(), 0);
-  if (r < 0) return radio_error(RadioError::dbus_failure, "could not build RegisterAdvertisement");
-  HYBRID_TRY(MessagePtr ignored, caller.run(std::move(m), "LEAdvertisingManager1.RegisterAdvertisement"));
-  (void)ignored;
-
   adv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (adv->stop_fd < 0) throw std::runtime_error("eventfd failed");
-  Advertiser* raw = adv.get();
-  adv->thread = std::thread([raw] { raw->serve(); });
-  log::info("ble", "advertising {} bytes of 0xFFF9 service data on {} ({})", service_data.size(), c.adapter,
-            c.bus_text);
+
+  adv->thread = std::thread([raw = adv.get()] { raw->run(); });
+  HYBRID_TRY_STATUS(adv->await_registration());
   std::lock_guard lock(advertiser_mu_);
   advertiser_ = std::move(adv);
   return {};
@@ -538,22 +618,7 @@ void BluezRadio::stop_advertising() {
   uint64_t one = 1;
   ssize_t n = write(adv->stop_fd, &one, sizeof one);
   (void)n;
-  if (adv->thread.joinable()) adv->thread.join();
-  if (!adv->released) {
-    Connection& c = adv->conn;
-    Caller caller(c, std::min(options_.call_timeout, std::chrono::milliseconds(3000)), -1, {});
-    auto m = sdbus::new_method_call(c.bus.get(), kBluez, c.adapter_path.c_str(), kAdvManagerIface,
-                                    "UnregisterAdvertisement");
-    sd_bus_message_append(m.get(), "o", adv->object_path.c_str());
-    auto r = caller.run(std::move(m), "LEAdvertisingManager1.UnregisterAdvertisement");
-    if (!r) {
-      log::warn("ble", "UnregisterAdvertisement failed: {} (BlueZ also drops it when we disconnect)",
-                r.error().message);
-    } else {
-      log::info("ble", "stopped advertising on {}", c.adapter);
-    }
-  }
-  adv->object_slot.reset();
+  adv->thread.join();  // unregisters (unless BlueZ released it) and closes the connection
 }
 
 }  // namespace hybrid::ble
