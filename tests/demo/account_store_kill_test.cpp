@@ -49,17 +49,27 @@ webauthn::RegisteredCredential passkey_of(uint32_t n) {
   return c;
 }
 
+// SQLite's verdict on the file, or why it could not give one. Opened read-write, as the
+// kiosk opens it: after a kill the WAL index may need rebuilding, which a read-only
+// connection may not do (SQLITE_READONLY_RECOVERY) and a reader racing it waits for.
 std::string integrity_check(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    std::string why = "cannot open: " + std::string(db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
-    return "cannot open";
+    return why;
   }
+  sqlite3_busy_timeout(db, 5000);
   std::string result;
-  sqlite3_exec(db, "PRAGMA integrity_check;", [](void* out, int, char** values, char**) {
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, "PRAGMA integrity_check;", [](void* out, int, char** values, char**) {
     *static_cast<std::string*>(out) += values[0] ? values[0] : "null";
     return 0;
-  }, &result, nullptr);
+  }, &result, &error);
+  if (rc != SQLITE_OK) {
+    result = "integrity_check failed (" + std::to_string(rc) + "): " + (error ? error : sqlite3_errstr(rc));
+  }
+  sqlite3_free(error);
   sqlite3_close(db);
   return result;
 }
