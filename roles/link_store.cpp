@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
+#include "base/json_number.h"
 #include "base/printable.h"
 #include "roles/data_dir.h"
 
@@ -41,9 +42,13 @@ Result<std::vector<LinkRecord>> load(const std::string& path) {
       l.link_id = *hex_decode(r.at("link_id").get<std::string>());
       l.link_secret = *hex_decode(r.at("link_secret").get<std::string>());
       l.phone_public_key = *hex_decode(r.at("phone_public_key").get<std::string>());
-      l.domain_id = r.at("domain_id").get<uint16_t>();
+      auto domain = json_whole_number<uint16_t>(r.at("domain_id"));
+      if (!domain) throw std::runtime_error("domain_id is not a whole number from 0 to 65535");
+      l.domain_id = *domain;
       l.tunnel_override = r.value("tunnel_override", "");
-      l.linked_at = r.value("linked_at", int64_t{0});
+      auto linked_at = json_whole_number_field<int64_t>(r, "linked_at", 0, "a linked phone");
+      if (!linked_at) throw std::runtime_error(linked_at.error().message);
+      l.linked_at = *linked_at;
       if (!crypto::P256PublicKey::parse(l.phone_public_key)) throw std::runtime_error("bad public key");
       out.push_back(std::move(l));
     }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fmt/format.h>
 
+#include "base/json_number.h"
 #include "base/log.h"
 #include "crypto/primitives.h"
 #include "ctap/auth_data.h"
@@ -101,7 +102,6 @@ Result<RegisteredCredential> RegisteredCredential::from_json(const json& j) {
     HYBRID_TRY(c.aaguid, ctap::aaguid_from_string(j.at("aaguid").get<std::string>()));
     c.backup_eligible = j.at("backup_eligible").get<bool>();
     c.backed_up = j.value("backed_up", false);
-    c.sign_count = j.value("sign_count", uint32_t{0});
     c.attestation_format = j.value("attestation_format", std::string("none"));
     const std::string type = j.value("attestation_type", std::string("none"));
     c.attestation_type = type == "self"          ? AttestationType::self
@@ -112,11 +112,12 @@ Result<RegisteredCredential> RegisteredCredential::from_json(const json& j) {
     c.provider = j.value("provider", std::string());
     c.profile = j.value("profile", std::string());
     c.transports = j.value("transports", std::vector<std::string>{});
-    c.created_at = j.value("created_at", int64_t{0});
-    c.last_used_at = j.value("last_used_at", int64_t{0});
   } catch (const json::exception& e) {
     return make_error(std::string("a registered credential is malformed: ") + e.what());
   }
+  HYBRID_TRY(c.sign_count, json_whole_number_field<uint32_t>(j, "sign_count", 0, "a registered credential"));
+  HYBRID_TRY(c.created_at, json_whole_number_field<int64_t>(j, "created_at", 0, "a registered credential"));
+  HYBRID_TRY(c.last_used_at, json_whole_number_field<int64_t>(j, "last_used_at", 0, "a registered credential"));
   HYBRID_TRY(auto key, ctap::p256_from_cose_key_bytes(c.public_key_cose));
   (void)key;
   return c;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/json_number.h"
 #include "crypto/primitives.h"
 #include "ctap/attestation.h"
 #include "ctap/auth_data.h"
@@ -135,11 +136,11 @@ Result<RegistrationOptions> RegistrationOptions::from_json(const nlohmann::json&
     if (!o["pubKeyCredParams"].is_array()) return make_error("\"pubKeyCredParams\" must be an array");
     r.algorithms.clear();
     for (const auto& p : o["pubKeyCredParams"]) {
-      if (!p.is_object() || !p.contains("alg") || !p["alg"].is_number_integer()) {
-        return make_error("\"pubKeyCredParams\" entries need an integer \"alg\"");
-      }
+      // (A whole number an int64_t holds: 2^64 - 7 must not wrap around to ES256's -7.)
+      std::optional<int64_t> alg = p.is_object() && p.contains("alg") ? json_whole_number<int64_t>(p["alg"]) : std::nullopt;
+      if (!alg) return make_error("\"pubKeyCredParams\" entries need an integer \"alg\"");
       if (p.contains("type") && p["type"] != "public-key") continue;
-      r.algorithms.push_back(p["alg"].get<int64_t>());
+      r.algorithms.push_back(*alg);
     }
   }
   HYBRID_TRY(r.exclude_credentials, descriptor_ids(o, "excludeCredentials"));

@@ -137,3 +137,22 @@ TEST_CASE("ctap client: refusals") {
   CHECK_FALSE(finish_registration(*p, Bytes{}).ok());
   CHECK_FALSE(finish_registration(*p, Bytes{0x00, 0xa0}).ok());
 }
+
+TEST_CASE("ctap client: an algorithm number that does not fit int64 is refused, not wrapped to ES256") {
+  json options = json::parse(R"({"publicKey": {
+      "rp": {"id": "example.com", "name": "Example"},
+      "user": {"id": "AQID", "name": "alice", "displayName": "Alice"},
+      "challenge": "AAAAAAAAAAAAAAAAAAAAAA"}})");
+  options["publicKey"]["pubKeyCredParams"] = json::parse(R"([{"type": "public-key", "alg": -7}])");
+  auto good = RegistrationOptions::from_json(options, "https://example.com");
+  REQUIRE(good.ok());
+  CHECK(good->algorithms == std::vector<int64_t>{-7});
+  // 2^64 - 7 read through get<int64_t>() is -7.
+  for (const char* alg : {"18446744073709551609", "-7.0", "\"-7\""}) {
+    options["publicKey"]["pubKeyCredParams"] = json::array({{{"type", "public-key"}, {"alg", json::parse(alg)}}});
+    INFO(alg);
+    auto r = RegistrationOptions::from_json(options, "https://example.com");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("integer \"alg\""));
+  }
+}

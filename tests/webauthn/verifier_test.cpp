@@ -367,3 +367,35 @@ TEST_CASE("ctap rp: registered credentials survive JSON storage") {
   CHECK(back->to_json() == reg->to_json());
   CHECK(back->facts().kind == PasskeyKind::device_bound);
 }
+
+TEST_CASE("ctap rp: a stored passkey's numbers must be whole numbers in range, never cast from floats") {
+  log::set_threshold(log::Level::warn);
+  Site site(example("synced-allowed.json"));
+  Phone phone(PasskeyKind::synced);
+  auto reg = site.register_user(phone, account("frank"));
+  REQUIRE(reg.ok());
+  const json stored = reg->to_json();
+  auto back = RegisteredCredential::from_json(stored);
+  REQUIRE(back.ok());
+  CHECK(back->created_at == reg->created_at);
+  CHECK(back->sign_count == reg->sign_count);
+  // Before: 1.8e51 went through get<int64_t>() (undefined behaviour; UBSan stopped the
+  // JSON-loader fuzzer on it) and 4294967296 wrapped to a sign count of 0.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, json>>{{"created_at", json::parse("1.8e51")},
+                                                                            {"last_used_at", json::parse("12.5")},
+                                                                            {"sign_count", json::parse("4294967296")},
+                                                                            {"sign_count", json::parse("-1")},
+                                                                            {"created_at", json("1700000000")}}) {
+    json bad = stored;
+    bad[key] = value;
+    auto r = RegisteredCredential::from_json(bad);
+    INFO(key << " = " << value.dump());
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("\"" + key + "\" must be a whole number"));
+  }
+  json without = stored;
+  without.erase("last_used_at");
+  auto r = RegisteredCredential::from_json(without);
+  REQUIRE(r.ok());
+  CHECK(r->last_used_at == 0);
+}
