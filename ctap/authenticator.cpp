@@ -1,6 +1,5 @@
 #include "ctap/authenticator.h"
 
-#include <chrono>
 #include <fmt/format.h>
 
 #include "base/log.h"
@@ -62,16 +61,9 @@ SoftwareAuthenticator::SoftwareAuthenticator(CredentialStore& store, Authenticat
 
 SoftwareAuthenticator::~SoftwareAuthenticator() = default;
 
-int64_t SoftwareAuthenticator::now_ms() const {
-  if (config_.monotonic_ms) return config_.monotonic_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t SoftwareAuthenticator::now_ms() const { return now_monotonic_ms(config_.monotonic_ms); }
 
-int64_t SoftwareAuthenticator::now_s() const {
-  if (config_.unix_seconds) return config_.unix_seconds();
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t SoftwareAuthenticator::now_s() const { return now_unix_seconds(config_.unix_seconds); }
 
 GetInfoResponse SoftwareAuthenticator::get_info() const {
   GetInfoResponse info;

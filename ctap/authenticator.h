@@ -7,12 +7,12 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "ctap/attestation.h"
 #include "ctap/commands.h"
 #include "ctap/credential_store.h"
@@ -95,8 +95,8 @@ struct AuthenticatorConfig {
   // getNextAssertion (CTAP: 30 s).
   int64_t next_assertion_timeout_ms = 30000;
   // Clocks (tests inject their own): a monotonic one in ms and the wall clock in s.
-  std::function<int64_t()> monotonic_ms;
-  std::function<int64_t()> unix_seconds;
+  InjectedClock monotonic_ms;
+  InjectedClock unix_seconds;
 
   // What each kind looks like on real phones: synced → its AAGUID, "none";
   // device-bound → its AAGUID, packed with x5c.

@@ -55,7 +55,9 @@ std::string render_metrics(const Counters& c, const Gauges& g, const AdapterStat
                        c.rejects[i]);
   }
   header(out, "closes_total", "counter", "WebSocket close frames sent, by code.");
-  for (const auto& [code, n] : c.closes) out += fmt::format("hybrid_tunnel_closes_total{{code=\"{}\"}} {}\n", code, n);
+  for (const auto& [code, n] : c.closes) {
+    out += fmt::format("hybrid_tunnel_closes_total{{code=\"{}\"}} {}\n", wire_value(code), n);
+  }
   return out;
 }
 

@@ -314,7 +314,7 @@ Admission Registry::admit_push(ConnId conn, const PushRequest& req, const Upgrad
     counters_.push_registrations++;
   }
   Registration& r = it->second;
-  if (r.listener != 0) close(r.listener, kCloseNormal, "replaced by a newer push connection");
+  if (r.listener != 0) close(r.listener, CloseCode::normal, "replaced by a newer push connection");
   mark_connected(it->first, r);
   r.last_seen = now;  // renewed: a reconnect counts as the phone being alive
   set_owner(r, up.client_ip);
@@ -390,14 +390,17 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   Conn& c = it->second;
-  if (!binary) return violation(conn, Reject::text_frame, kCloseUnsupported, "text frames are not allowed", now);
+  if (!binary) {
+    return violation(conn, Reject::text_frame, CloseCode::unsupported_data, "text frames are not allowed", now);
+  }
   if (message.size() > limits_.max_message_size) {
-    return violation(conn, Reject::message_too_big, kCloseTooBig, "message too big", now);
+    return violation(conn, Reject::message_too_big, CloseCode::message_too_big, "message too big", now);
   }
   c.last_activity = now;
   if (c.role == Role::push_listener) {
     if (!message.empty()) {
-      return violation(conn, Reject::unexpected_message, kClosePolicy, "push listeners send only keepalives", now);
+      return violation(conn, Reject::unexpected_message, CloseCode::policy_violation,
+                       "push listeners send only keepalives", now);
     }
     // A keepalive renews the registration (it is not in the idle index while connected).
     if (auto reg = registrations_.find(c.contact_id); reg != registrations_.end() && reg->second.listener == conn) {
@@ -412,12 +415,13 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
   bool from_initiator = c.role == Role::initiator;
   uint32_t& sent = from_initiator ? tunnel.sent_by_initiator : tunnel.sent_by_joiner;
   if (++sent > limits_.max_messages_per_side) {
-    return violation(conn, Reject::too_many_messages, kClosePolicy, "too many messages", now);
+    return violation(conn, Reject::too_many_messages, CloseCode::policy_violation, "too many messages", now);
   }
   tunnel.last_activity = now;
   if (tunnel.joiner == 0) {
     if (queued_bytes_ + message.size() > limits_.max_queued_bytes) {
-      return violation(conn, Reject::queue_full, kClosePolicy, "the server's queue is full", now);
+      return violation(conn, Reject::queue_full, CloseCode::policy_violation, "the server's queue is full",
+                       now);
     }
     queued_bytes_ += message.size();
     tunnel.queued.emplace_back(message.begin(), message.end());
@@ -430,10 +434,10 @@ void Registry::on_message(ConnId conn, ByteView message, bool binary, TimePoint 
 
 void Registry::on_message_too_big(ConnId conn, TimePoint now) {
   if (!conns_.count(conn)) return;
-  violation(conn, Reject::message_too_big, kCloseTooBig, "message too big", now);
+  violation(conn, Reject::message_too_big, CloseCode::message_too_big, "message too big", now);
 }
 
-void Registry::violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now) {
+void Registry::violation(ConnId conn, Reject reason, CloseCode code, const std::string& text, TimePoint now) {
   counters_.rejects[static_cast<int>(reason)]++;
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
@@ -442,7 +446,7 @@ void Registry::violation(ConnId conn, Reject reason, uint16_t code, const std::s
   bool initiator = it->second.role == Role::initiator;
   close(conn, code, text);  // the offender first, with its own code
   (void)initiator;
-  end_tunnel(id, kClosePolicy, kClosePolicy, "the peer broke a tunnel rule", now);
+  end_tunnel(id, CloseCode::policy_violation, CloseCode::policy_violation, "the peer broke a tunnel rule", now);
 }
 
 void Registry::on_closed(ConnId conn, bool clean, TimePoint now) {
@@ -459,11 +463,11 @@ void Registry::on_closed(ConnId conn, bool clean, TimePoint now) {
     }
     return;
   }
-  uint16_t code = clean ? kCloseNormal : kCloseGoingAway;
+  CloseCode code = clean ? CloseCode::normal : CloseCode::going_away;
   end_tunnel(c.tunnel, code, code, clean ? "remote peer cleanly disconnected" : "remote peer vanished", now);
 }
 
-void Registry::end_tunnel(const TunnelId& id, uint16_t initiator_code, uint16_t joiner_code,
+void Registry::end_tunnel(const TunnelId& id, CloseCode initiator_code, CloseCode joiner_code,
                           const std::string& reason, TimePoint now) {
   auto it = tunnels_.find(id);
   if (it == tunnels_.end()) return;
@@ -485,10 +489,10 @@ void Registry::release_pending(Tunnel& tunnel) {
 }
 
 void Registry::send(ConnId conn, Bytes message) {
-  actions_.push_back(Action{Action::Kind::send, conn, std::move(message), 0, {}});
+  actions_.push_back(Action{Action::Kind::send, conn, std::move(message), {}, {}});
 }
 
-void Registry::close(ConnId conn, uint16_t code, std::string reason) {
+void Registry::close(ConnId conn, CloseCode code, std::string reason) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   if (it->second.role == Role::push_listener) {
@@ -512,11 +516,11 @@ void Registry::tick(TimePoint now) {
   }
   for (const auto& id : expired) {
     counters_.ttl_expiries++;
-    end_tunnel(id, kClosePolicy, kClosePolicy, "tunnel expired", now);
+    end_tunnel(id, CloseCode::policy_violation, CloseCode::policy_violation, "tunnel expired", now);
   }
   for (const auto& id : idle) {
     counters_.idle_timeouts++;
-    end_tunnel(id, kClosePolicy, kClosePolicy, "tunnel idle", now);
+    end_tunnel(id, CloseCode::policy_violation, CloseCode::policy_violation, "tunnel idle", now);
   }
   std::vector<ConnId> quiet;
   for (const auto& [id, c] : conns_) {
@@ -524,7 +528,7 @@ void Registry::tick(TimePoint now) {
   }
   for (ConnId id : quiet) {
     counters_.idle_timeouts++;
-    close(id, kClosePolicy, "no keepalive from the push listener");
+    close(id, CloseCode::policy_violation, "no keepalive from the push listener");
   }
   for (auto it = ended_.begin(); it != ended_.end();) {
     it = now >= it->second ? ended_.erase(it) : std::next(it);
@@ -547,7 +551,7 @@ void Registry::shut_down() {
   std::vector<ConnId> all;
   all.reserve(conns_.size());
   for (const auto& [id, c] : conns_) all.push_back(id);
-  for (ConnId id : all) close(id, kCloseGoingAway, "server shutting down");
+  for (ConnId id : all) close(id, CloseCode::going_away, "server shutting down");
   for (const auto& [id, t] : tunnels_) {
     for (const auto& m : t.queued) drop_queued(m.size());
   }
@@ -562,7 +566,7 @@ void Registry::drain() {
   for (const auto& [id, c] : conns_) {
     if (c.role == Role::push_listener) listeners.push_back(id);
   }
-  for (ConnId id : listeners) close(id, kCloseGoingAway, "node draining: reconnect");
+  for (ConnId id : listeners) close(id, CloseCode::going_away, "node draining: reconnect");
 }
 
 std::vector<Action> Registry::take_actions() {

@@ -31,14 +31,17 @@ using ConnId = uint64_t;
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
-// WebSocket close codes the server sends (RFC 6455 §7.4.1, docs/protocol.md §7.3–7.4).
-enum CloseCode : uint16_t {
-  kCloseNormal = 1000,       // the peer closed cleanly
-  kCloseGoingAway = 1001,    // the peer vanished, or the server is shutting down
-  kCloseUnsupported = 1003,  // a text frame
-  kClosePolicy = 1008,       // TTL, idle, too many messages, the peer broke a rule
-  kCloseTooBig = 1009,       // message larger than the limit
+// WebSocket close codes the server sends (RFC 6455 §7.4.1, docs/protocol.md §7.3–7.4); the
+// names are the RFC's.
+enum class CloseCode : uint16_t {
+  normal = 1000,            // the peer closed cleanly
+  going_away = 1001,        // the peer vanished, or the server is shutting down
+  unsupported_data = 1003,  // a text frame
+  policy_violation = 1008,  // TTL, idle, too many messages, the peer broke a rule
+  message_too_big = 1009,   // message larger than the limit
 };
+// The number in the close frame and the metrics label.
+constexpr uint16_t wire_value(CloseCode code) { return static_cast<uint16_t>(code); }
 
 // Why a request or a connection was refused or cut; the metrics' "reason" label.
 enum class Reject {
@@ -95,7 +98,7 @@ struct Action {
   enum class Kind { send, close } kind;
   ConnId conn = 0;
   Bytes message;            // send: one whole binary message
-  uint16_t close_code = 0;  // close: sent after everything already queued for conn
+  CloseCode close_code{};   // close: sent after everything already queued for conn
   std::string close_reason;
 };
 
@@ -112,7 +115,7 @@ struct Counters {
   uint64_t push_registrations_evicted = 0;  // oldest idle one dropped for a new one (table full)
   uint64_t push_registrations_expired = 0;  // phone away longer than the lifetime
   uint64_t rejects[kRejectCount] = {};
-  std::map<uint16_t, uint64_t> closes;  // close codes the server sent
+  std::map<CloseCode, uint64_t> closes;  // close codes the server sent
 };
 
 struct Gauges {
@@ -223,12 +226,12 @@ class Registry {
   Admission admit_push(ConnId conn, const PushRequest& req, const UpgradeRequest& up, TimePoint now);
 
   void send(ConnId conn, Bytes message);
-  void close(ConnId conn, uint16_t code, std::string reason);
+  void close(ConnId conn, CloseCode code, std::string reason);
   // Ends a tunnel: closes whichever sides are still open with the given codes, remembers
   // the id as ended until its deadline (so /connect gets 410), frees the pending slot.
-  void end_tunnel(const TunnelId& id, uint16_t initiator_code, uint16_t joiner_code,
+  void end_tunnel(const TunnelId& id, CloseCode initiator_code, CloseCode joiner_code,
                   const std::string& reason, TimePoint now);
-  void violation(ConnId conn, Reject reason, uint16_t code, const std::string& text, TimePoint now);
+  void violation(ConnId conn, Reject reason, CloseCode code, const std::string& text, TimePoint now);
   void release_pending(Tunnel& tunnel);
   void deliver_queued_pushes(Registration& reg, TimePoint now);
   // Binds an admitted connection, counting it against its IP.

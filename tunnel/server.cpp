@@ -42,7 +42,7 @@ struct ConnState {
   bool peer_closed_cleanly = false;
   bool gone = false;  // the registry has been told
   std::list<Bytes> out;  // not a deque: an empty std::deque allocates ~600 bytes
-  std::optional<std::pair<uint16_t, std::string>> closing;
+  std::optional<std::pair<CloseCode, std::string>> closing;
   Bytes rx;
   bool rx_binary = true;
   bool rx_oversized = false;
@@ -211,7 +211,7 @@ struct TunnelServer::Impl {
         // instead of two (lws appends to its own buffer if the socket takes only part).
         if (c.established && c.out.empty() && !c.closing && !lws_send_pipe_choked(c.wsi)) {
           if (write_message(c.wsi, a.message) < 0) {
-            c.closing = std::make_pair(uint16_t{kCloseGoingAway}, std::string("write failed"));
+            c.closing = std::make_pair(CloseCode::going_away, std::string("write failed"));
             lws_callback_on_writable(c.wsi);
           }
           continue;
@@ -379,7 +379,7 @@ struct TunnelServer::Impl {
     }
     if (c->closing) {
       std::string reason = c->closing->second;
-      lws_close_reason(wsi, static_cast<lws_close_status>(c->closing->first),
+      lws_close_reason(wsi, static_cast<lws_close_status>(wire_value(c->closing->first)),
                        reinterpret_cast<unsigned char*>(reason.data()), reason.size());
       return -1;
     }

@@ -1,7 +1,6 @@
 #include "webauthn/verifier.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
 
 #include "base/json_number.h"
@@ -128,16 +127,9 @@ RelyingParty::RelyingParty(RelyingPartyConfig config, PasskeyPolicy policy, cons
   if (policy_.profiles.empty()) policy_ = PasskeyPolicy::allow_all();
 }
 
-int64_t RelyingParty::now_ms() const {
-  if (config_.monotonic_ms) return config_.monotonic_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t RelyingParty::now_ms() const { return now_monotonic_ms(config_.monotonic_ms); }
 
-int64_t RelyingParty::now_s() const {
-  if (config_.unix_seconds) return config_.unix_seconds();
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t RelyingParty::now_s() const { return now_unix_seconds(config_.unix_seconds); }
 
 std::vector<ctap::Certificate> RelyingParty::roots() const {
   std::vector<ctap::Certificate> all = policy_.attestation_roots;

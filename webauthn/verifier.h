@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "webauthn/aaguid_table.h"
 #include "webauthn/attestation_verification.h"
 #include "webauthn/passkey_policy.h"
@@ -29,8 +30,8 @@ struct RelyingPartyConfig {
   std::vector<ctap::Certificate> attestation_roots;  // in addition to the policy's
   int64_t challenge_lifetime_ms = 5 * 60 * 1000;
   size_t max_pending_challenges = 10000;  // oldest are dropped beyond this
-  std::function<int64_t()> monotonic_ms;  // tests inject clocks
-  std::function<int64_t()> unix_seconds;
+  InjectedClock monotonic_ms;  // tests inject clocks
+  InjectedClock unix_seconds;
 };
 
 struct UserAccount {

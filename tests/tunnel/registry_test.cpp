@@ -3,6 +3,7 @@
 // that its tables return to empty after churn.
 #include <catch2/catch.hpp>
 
+#include "tunnel/metrics.h"
 #include "tunnel/push_message.h"
 #include "tunnel/registry.h"
 
@@ -43,7 +44,7 @@ struct Fixture {
 bool is_send(const Action& a, ConnId c, const Bytes& m) {
   return a.kind == Action::Kind::send && a.conn == c && a.message == m;
 }
-bool is_close(const Action& a, ConnId c, uint16_t code) {
+bool is_close(const Action& a, ConnId c, CloseCode code) {
   return a.kind == Action::Kind::close && a.conn == c && a.close_code == code;
 }
 
@@ -95,7 +96,7 @@ TEST_CASE("tunnel_registry: status codes 404, 409, 410 and routing ids") {
   f.reg->on_closed(2, true, f.now);
   auto acts = f.actions();
   REQUIRE(acts.size() == 1);
-  CHECK(is_close(acts[0], 5, kCloseNormal));                 // the peer follows, 1000
+  CHECK(is_close(acts[0], 5, CloseCode::normal));                 // the peer follows, 1000
   CHECK(f.open_connect(7, 9).status == 410);                 // ended
   CHECK(f.open_new(8, 9).status == 409);                     // an ended id cannot be reused
   f.now += f.limits.tunnel_ttl + 1s;
@@ -112,7 +113,7 @@ TEST_CASE("tunnel_registry: a vanished peer is reported with 1001") {
   f.reg->on_closed(2, false, f.now);
   auto acts = f.actions();
   REQUIRE(acts.size() == 1);
-  CHECK(is_close(acts[0], 1, kCloseGoingAway));
+  CHECK(is_close(acts[0], 1, CloseCode::going_away));
   CHECK(f.reg->gauges().connections == 0);
 }
 
@@ -130,7 +131,7 @@ TEST_CASE("tunnel_registry: TTL expiry closes pending and paired tunnels with 10
   f.reg->tick(f.now);
   auto acts = f.actions();
   REQUIRE(acts.size() == 3);
-  for (auto& a : acts) CHECK(a.close_code == kClosePolicy);
+  for (auto& a : acts) CHECK(a.close_code == CloseCode::policy_violation);
   CHECK(f.reg->counters().ttl_expiries == 2);
   CHECK(f.reg->gauges().pending_tunnels == 0);
   CHECK(f.reg->gauges().paired_tunnels == 0);
@@ -174,8 +175,8 @@ TEST_CASE("tunnel_registry: message count, size and type limits close with 1008,
     f.reg->on_message(1, Bytes{4}, true, f.now);
     auto acts = f.actions();
     REQUIRE(acts.size() == 2);
-    CHECK(is_close(acts[0], 1, kClosePolicy));
-    CHECK(is_close(acts[1], 2, kClosePolicy));
+    CHECK(is_close(acts[0], 1, CloseCode::policy_violation));
+    CHECK(is_close(acts[1], 2, CloseCode::policy_violation));
     CHECK(f.reg->counters().rejects[static_cast<int>(Reject::too_many_messages)] == 1);
   }
   SECTION("too big") {
@@ -187,8 +188,8 @@ TEST_CASE("tunnel_registry: message count, size and type limits close with 1008,
     f.reg->on_message(2, Bytes(101, 0), true, f.now);
     auto acts = f.actions();
     REQUIRE(acts.size() == 2);
-    CHECK(is_close(acts[0], 2, kCloseTooBig));
-    CHECK(is_close(acts[1], 1, kClosePolicy));
+    CHECK(is_close(acts[0], 2, CloseCode::message_too_big));
+    CHECK(is_close(acts[1], 1, CloseCode::policy_violation));
   }
   SECTION("text frame") {
     Fixture f(l);
@@ -196,9 +197,27 @@ TEST_CASE("tunnel_registry: message count, size and type limits close with 1008,
     f.reg->on_message(1, Bytes{'h', 'i'}, false, f.now);
     auto acts = f.actions();
     REQUIRE(acts.size() == 1);
-    CHECK(is_close(acts[0], 1, kCloseUnsupported));
+    CHECK(is_close(acts[0], 1, CloseCode::unsupported_data));
     CHECK(f.open_connect(2, 1).status == 410);
   }
+}
+
+TEST_CASE("tunnel_registry: close codes go out as RFC 6455's numbers, in close frames and metrics") {
+  CHECK(wire_value(CloseCode::normal) == 1000);
+  CHECK(wire_value(CloseCode::going_away) == 1001);
+  CHECK(wire_value(CloseCode::unsupported_data) == 1003);
+  CHECK(wire_value(CloseCode::policy_violation) == 1008);
+  CHECK(wire_value(CloseCode::message_too_big) == 1009);
+  ServerLimits l;
+  l.max_message_size = 100;
+  Fixture f(l);
+  REQUIRE(f.open_new(1, 1).ok());
+  REQUIRE(f.open_connect(2, 1).ok());
+  f.reg->on_message(2, Bytes(101, 0), true, f.now);
+  REQUIRE(f.actions().size() == 2);
+  std::string text = render_metrics(f.reg->counters(), f.reg->gauges(), AdapterStats{});
+  CHECK(text.find("hybrid_tunnel_closes_total{code=\"1009\"} 1\n") != std::string::npos);
+  CHECK(text.find("hybrid_tunnel_closes_total{code=\"1008\"} 1\n") != std::string::npos);
 }
 
 TEST_CASE("tunnel_registry: pending tunnels per address, connection cap, refusal rate limit") {
@@ -278,7 +297,7 @@ TEST_CASE("tunnel_registry: push channel registration, secret, contact and conne
     f.reg->on_message(4, Bytes{1}, true, f.now);
     acts = f.actions();
     REQUIRE(acts.size() == 1);
-    CHECK(is_close(acts[0], 4, kClosePolicy));
+    CHECK(is_close(acts[0], 4, CloseCode::policy_violation));
   }
   SECTION("pushes wait for an offline phone; a re-registration receives them") {
     f.reg->on_closed(4, true, f.now);
@@ -294,7 +313,7 @@ TEST_CASE("tunnel_registry: push channel registration, secret, contact and conne
     REQUIRE(push(11, "secret-secret-secret").ok());
     acts = f.actions();
     REQUIRE(acts.size() == 1);
-    CHECK(is_close(acts[0], 4, kCloseNormal));
+    CHECK(is_close(acts[0], 4, CloseCode::normal));
     CHECK(f.reg->gauges().push_listeners == 1);
   }
   SECTION("a silent listener is closed after the push idle timeout") {
@@ -302,7 +321,7 @@ TEST_CASE("tunnel_registry: push channel registration, secret, contact and conne
     f.reg->tick(f.now);
     acts = f.actions();
     bool closed = false;
-    for (auto& a : acts) closed |= is_close(a, 4, kClosePolicy);
+    for (auto& a : acts) closed |= is_close(a, 4, CloseCode::policy_violation);
     CHECK(closed);
   }
 }
@@ -331,7 +350,7 @@ TEST_CASE("tunnel_registry: tables return to empty after churn and shutdown clos
   f.reg->shut_down();
   auto acts = f.actions();
   CHECK(acts.size() == 1001);  // 1000 pending + 1 fresh
-  for (auto& a : acts) CHECK(a.close_code == kCloseGoingAway);
+  for (auto& a : acts) CHECK(a.close_code == CloseCode::going_away);
   CHECK(f.open_new(id++, 0xAC).status == 503);
   f.now += 120s;
   f.reg->tick(f.now);
@@ -504,7 +523,7 @@ TEST_CASE("tunnel_registry: bytes queued for absent peers are bounded over the w
   f.reg->on_message(2, Bytes(200, 3), true, f.now);  // would pass 3000 over the node
   auto acts = f.actions();
   bool closed = false;
-  for (auto& a : acts) closed |= is_close(a, 2, kClosePolicy);
+  for (auto& a : acts) closed |= is_close(a, 2, CloseCode::policy_violation);
   CHECK(closed);
   CHECK(f.reg->counters().rejects[static_cast<int>(Reject::queue_full)] == 1);
   CHECK(f.reg->gauges().queued_bytes == 1500);  // tunnel 2 ended: its queue is freed
