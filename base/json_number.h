@@ -40,20 +40,28 @@ std::optional<T> json_whole_number(const nlohmann::json& v) {
   return std::nullopt;
 }
 
-// Member `key` of `object` as T; `fallback` when it is absent; an error naming `what` and the
-// key when it is present but not a whole number T can hold.
+// Member `key` of `object` as T; an error naming `what` and the key when it is absent or
+// not a whole number T can hold.
 template <class T>
-Result<T> json_whole_number_field(const nlohmann::json& object, std::string_view key, T fallback,
-                                  std::string_view what) {
-  if (!object.is_object()) return fallback;
+Result<T> json_whole_number_member(const nlohmann::json& object, std::string_view key, std::string_view what) {
+  const std::string must = std::string(what) + ": \"" + std::string(key) + "\" must be a whole number from " +
+                           std::to_string(std::numeric_limits<T>::min()) + " to " +
+                           std::to_string(std::numeric_limits<T>::max());
+  if (!object.is_object()) return make_error(must);
   auto it = object.find(key);
-  if (it == object.end()) return fallback;
+  if (it == object.end()) return make_error(must + "; it is missing");
   if (auto n = json_whole_number<T>(*it)) return *n;
   std::string got = it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (got.size() > 40) got = got.substr(0, 37) + "...";
-  return make_error(std::string(what) + ": \"" + std::string(key) + "\" must be a whole number from " +
-                    std::to_string(std::numeric_limits<T>::min()) + " to " +
-                    std::to_string(std::numeric_limits<T>::max()) + ", not " + got);
+  return make_error(must + ", not " + got);
+}
+
+// The same, with `fallback` when the member is absent (or `object` is not an object).
+template <class T>
+Result<T> json_whole_number_field(const nlohmann::json& object, std::string_view key, T fallback,
+                                  std::string_view what) {
+  if (!object.is_object() || !object.contains(key)) return fallback;
+  return json_whole_number_member<T>(object, key, what);
 }
 
 }  // namespace hybrid

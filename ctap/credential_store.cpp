@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/json_number.h"
 #include "base/log.h"
 
 namespace hybrid::ctap {
@@ -73,17 +74,13 @@ Result<StoredCredential> credential_from_json(const json& j) {
   HYBRID_TRY(c.private_key, secret_field(j, "private_key", 32));
   HYBRID_TRY(c.cred_random_with_uv, secret_field(j, "cred_random_with_uv", 32));
   HYBRID_TRY(c.cred_random_without_uv, secret_field(j, "cred_random_without_uv", 32));
-  if (!j.contains("sign_count") || !j["sign_count"].is_number_unsigned() || j["sign_count"].get<uint64_t>() > UINT32_MAX) {
-    return make_error("\"sign_count\" must be a 32-bit unsigned number");
-  }
-  c.sign_count = j["sign_count"].get<uint32_t>();
-  if (j.contains("created_at")) {
-    if (!j["created_at"].is_number_integer()) return make_error("\"created_at\" must be an integer");
-    c.created_at = j["created_at"].get<int64_t>();
-  }
+  HYBRID_TRY(c.sign_count, json_whole_number_member<uint32_t>(j, "sign_count", "a stored passkey"));
+  // (A created_at over 2^63 - 1 used to wrap around to a negative time.)
+  HYBRID_TRY(c.created_at, json_whole_number_field<int64_t>(j, "created_at", c.created_at, "a stored passkey"));
   if (j.contains("cred_protect")) {
-    if (!j["cred_protect"].is_number_unsigned()) return make_error("\"cred_protect\" must be 1, 2 or 3");
-    c.cred_protect = j["cred_protect"].get<uint64_t>();
+    auto level = json_whole_number<uint64_t>(j["cred_protect"]);
+    if (!level) return make_error("\"cred_protect\" must be 1, 2 or 3");
+    c.cred_protect = *level;
   }
   return c;
 }

@@ -42,8 +42,8 @@ Result<std::vector<LinkRecord>> load(const std::string& path) {
       l.link_id = *hex_decode(r.at("link_id").get<std::string>());
       l.link_secret = *hex_decode(r.at("link_secret").get<std::string>());
       l.phone_public_key = *hex_decode(r.at("phone_public_key").get<std::string>());
-      auto domain = json_whole_number<uint16_t>(r.at("domain_id"));
-      if (!domain) throw std::runtime_error("domain_id is not a whole number from 0 to 65535");
+      auto domain = json_whole_number_member<uint16_t>(r, "domain_id", "a linked phone");
+      if (!domain) throw std::runtime_error(domain.error().message);
       l.domain_id = *domain;
       l.tunnel_override = r.value("tunnel_override", "");
       auto linked_at = json_whole_number_field<int64_t>(r, "linked_at", 0, "a linked phone");

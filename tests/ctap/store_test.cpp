@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <random>
 #include <set>
@@ -128,6 +129,26 @@ TEST_CASE("ctap store: a damaged file is refused and left alone; stale temp file
   CHECK_FALSE(CredentialStore::parse(
                   "{\"format\": \"hybrid-ctap-credential-store\", \"version\": 1, \"credentials\": [{\"id\": \"AA\"}]}")
                   .ok());
+}
+
+TEST_CASE("ctap store: a passkey's numbers are whole numbers in range, refused otherwise") {
+  auto store = CredentialStore::in_memory();
+  REQUIRE(store.add(make_credential(7)).ok());
+  const auto good = nlohmann::json::parse(store.serialize());
+  REQUIRE(CredentialStore::parse(good.dump()).ok());
+  // Before: 2^64 - 1 passed the is_number_integer() check and wrapped to a created_at of -1.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{{"created_at", "18446744073709551615"},
+                                                                                  {"created_at", "1.5"},
+                                                                                  {"sign_count", "4294967296"},
+                                                                                  {"sign_count", "-1"},
+                                                                                  {"cred_protect", "2.0"}}) {
+    auto bad = good;
+    bad["credentials"][0][key] = nlohmann::json::parse(value);
+    INFO(key << " = " << value);
+    auto r = CredentialStore::parse(bad.dump());
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(key));
+  }
 }
 
 TEST_CASE("ctap store: SIGKILL at random moments never loses an acknowledged credential") {
