@@ -443,9 +443,7 @@ void Registry::violation(ConnId conn, Reject reason, CloseCode code, const std::
   if (it == conns_.end()) return;
   if (it->second.role == Role::push_listener) return close(conn, code, text);
   TunnelId id = it->second.tunnel;
-  bool initiator = it->second.role == Role::initiator;
   close(conn, code, text);  // the offender first, with its own code
-  (void)initiator;
   end_tunnel(id, CloseCode::policy_violation, CloseCode::policy_violation, "the peer broke a tunnel rule", now);
 }
 
